@@ -1,0 +1,156 @@
+"""Assembly: paragraph audio from sentence clips, and exact timings.
+
+The edition is a sequence of segments (the opening announcement, one per paragraph, the
+closing announcement). Each segment's audio is made with pydub from its clips: trimmed
+speech, sentence pauses, a longer pause around a heading, and the paragraph pause at its
+end. Each segment is encoded on its own and cached (see ``encode``), so a segment's
+timing must not depend on its neighbours: it starts and ends in silence, and it is
+padded so that it decodes to the same whole number of samples in every codec. Then one
+timeline, counted in samples, holds for the M4B and the MP3 alike, and every time in
+the manifest is an exact sample position, converted to milliseconds once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydub import AudioSegment
+
+from .cache import Cache, ClipInfo
+from .config import Pauses
+from .encode import AAC, MP3, SAMPLE_RATE, Codec, segment_samples
+from .files import hash_key
+from .loudness import apply_gain
+
+CODECS: tuple[Codec, ...] = (AAC, MP3)  # every segment is aligned for all of them
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One clip in a segment: a sentence, a heading or an announcement."""
+
+    role: str  # "sentence" | "heading" | "announcement"
+    text: str
+    clip: ClipInfo
+    gain_db: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the edition encoded on its own: its parts and where each clip sits."""
+
+    kind: str  # "opening" | "paragraph" | "closing"
+    paragraph: int | None
+    parts: tuple[Spoken | int, ...]  # a clip, or a silence of n samples
+    lead: int  # silence before the content, so content starts at the same decoded sample
+    length: int  # decoded length in samples, equal in every codec
+
+    def spans(self) -> list[tuple[Spoken, int, int]]:
+        """Each clip with its start and end, in samples from the segment's decoded start."""
+        pos, out = self.lead, []
+        for part in self.parts:
+            if isinstance(part, int):
+                pos += part
+            else:
+                out.append((part, pos, pos + part.clip.samples))
+                pos += part.clip.samples
+        return out
+
+    def content_samples(self) -> int:
+        return sum(p if isinstance(p, int) else p.clip.samples for p in self.parts)
+
+    def recipe_key(self, codec: Codec, encoder: str) -> str:
+        """The cache key of this segment encoded with ``codec``: its exact PCM and encoder."""
+        parts = [p if isinstance(p, int) else [p.clip.key, p.gain_db] for p in self.parts]
+        pre, post = pads(self.content_samples(), self.lead, self.length, codec)
+        return hash_key(
+            {"encoder": encoder, "args": codec.encode_args(), "pre": pre, "post": post, "parts": parts}
+        )
+
+
+def ms_to_samples(ms: float) -> int:
+    return round(ms * SAMPLE_RATE / 1000)
+
+
+def samples_to_ms(samples: int) -> int:
+    return round(samples * 1000 / SAMPLE_RATE)
+
+
+def segment_parts(spoken: Sequence[Spoken], pauses: Pauses) -> list[Spoken | int]:
+    """Clips with the pauses between them; ends with the paragraph pause."""
+    parts: list[Spoken | int] = []
+    if spoken and spoken[0].role == "heading":
+        parts.append(ms_to_samples(pauses.heading_before_ms))
+    for i, item in enumerate(spoken):
+        parts.append(item)
+        if i + 1 < len(spoken):
+            gap = pauses.heading_after_ms if item.role == "heading" else pauses.sentence_ms
+            parts.append(ms_to_samples(gap))
+    parts.append(ms_to_samples(pauses.paragraph_ms))
+    return parts
+
+
+def aligned_lead() -> int:
+    """Silence each codec's decoder puts before a segment's first sample, at its largest."""
+    return max(c.lead_samples for c in CODECS)
+
+
+def aligned_length(content: int) -> int:
+    """The smallest decoded length every codec can give a segment holding ``content``."""
+    step = math.lcm(*(c.frame_samples for c in CODECS))
+    lead = aligned_lead()
+    length = step * math.ceil((content + lead) / step)
+    while any(_fill(content, lead, length, c) is None for c in CODECS):
+        length += step
+    return length
+
+
+def _fill(content: int, lead: int, length: int, codec: Codec) -> tuple[int, int] | None:
+    """PCM silence (pre, post) around the content so ``codec`` decodes to ``length``."""
+    pre = lead - codec.lead_samples
+    pcm = codec.frame_samples * math.floor((length - codec.lead_samples) / codec.frame_samples)
+    while pcm >= pre + content and segment_samples(pcm, codec) > length:
+        pcm -= codec.frame_samples
+    if pcm < pre + content or segment_samples(pcm, codec) != length:
+        return None
+    return pre, pcm - pre - content
+
+
+def pads(content: int, lead: int, length: int, codec: Codec) -> tuple[int, int]:
+    fill = _fill(content, lead, length, codec)
+    if fill is None:  # aligned_length guarantees a fill exists
+        raise AssertionError(f"segment of {content} samples cannot be aligned for {codec.name}")
+    return fill
+
+
+def make_segment(kind: str, paragraph: int | None, parts: Sequence[Spoken | int]) -> Segment:
+    content = sum(p if isinstance(p, int) else p.clip.samples for p in parts)
+    return Segment(kind, paragraph, tuple(parts), aligned_lead(), aligned_length(content))
+
+
+def render_segment(segment: Segment, codec: Codec, cache: Cache) -> bytes:
+    """The segment's PCM (s16le mono) for one codec, assembled with pydub."""
+    pre, post = pads(segment.content_samples(), segment.lead, segment.length, codec)
+    pieces = [_silence(pre)]
+    for part in segment.parts:
+        if isinstance(part, int):
+            pieces.append(_silence(part))
+        else:
+            samples = apply_gain(cache.read_clip(part.clip), part.gain_db)
+            pieces.append(_clip_segment(samples))
+    pieces.append(_silence(post))
+    # One join, not repeated `+`: concatenating AudioSegments pairwise is quadratic.
+    return b"".join(p.raw_data for p in pieces)
+
+
+def _silence(samples: int) -> AudioSegment:
+    return AudioSegment(data=bytes(2 * samples), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+
+
+def _clip_segment(samples: np.ndarray) -> AudioSegment:
+    return AudioSegment(
+        data=samples.astype("<i2").tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1
+    )

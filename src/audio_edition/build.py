@@ -1,0 +1,555 @@
+"""Building editions: article -> clips -> segments -> manifest -> formats.
+
+``build()`` is the library's front door (the CLI is a thin layer over it). For each
+article it synthesises only the sentences whose clips are not cached, encodes only the
+segments whose audio changed, and leaves outputs untouched when nothing changed. All
+outputs of an article are staged beside their final paths and renamed into place
+together at the end, so a failure or a kill leaves the previous edition intact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import AudioEditionError, SourceError, ToolMissingError
+from .files import hash_key, slugify
+from .manifest import read_manifest, write_manifest
+from .speech import (
+    SAMPLE_FORMAT,
+    Pyttsx3Engine,
+    SpeechEngine,
+    Utterance,
+    VoiceSettings,
+    resolve_voice,
+)
+
+if TYPE_CHECKING:
+    from .assemble import Segment
+    from .cache import Cache, ClipInfo
+    from .encode import Codec
+    from .source import Article
+
+# The no-change rebuild must answer in well under half a second, even for a long book,
+# so the modules that pull in numpy, scipy, pydub and pysbd load only when there is work:
+# each method imports what it needs.
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
+STAGING = ".staging"
+TIMELINE_KEYS = ("title", "author", "publisher", "date", "language", "voice", "loudness",
+                 "announcements", "chapters", "paragraphs", "duration_samples")
+
+
+@dataclass
+class EditionResult:
+    """What one article's build did; ``--json`` prints these."""
+
+    source: str
+    outputs: dict[str, str]
+    paragraphs: int
+    sentences: int
+    synthesized: int
+    reused: int
+    duration_ms: int
+    changed: bool
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class Progress:
+    """Told about synthesis as it happens; the CLI draws a bar, the library stays quiet."""
+
+    def start(self, article: str, total: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Item:
+    """One utterance of the edition, in order."""
+
+    role: str  # "announcement" | "heading" | "sentence"
+    text: str
+    segment: int  # index into the edition's segments
+    label: str  # where it is, for error messages
+
+
+# ---------------------------------------------------------------- finding articles
+
+
+def find_articles(paths: Sequence[Path], project: Path) -> list[Path]:
+    """The articles named (files or folders); none named: every article in ``text/``."""
+    targets = list(paths) or [project / "text"]
+    found: list[Path] = []
+    for target in targets:
+        if not target.exists():
+            raise SourceError(f"{target}: no such file or folder")
+        if target.is_dir():
+            articles = sorted(p for p in target.iterdir() if p.suffix.lower() in ARTICLE_SUFFIXES)
+            if not articles:
+                raise SourceError(f"{target}: no articles (*.txt, *.md) in this folder")
+            found.extend(articles)
+        elif target.suffix.lower() not in ARTICLE_SUFFIXES:
+            raise SourceError(f"{target}: not an article (use .txt or .md)")
+        else:
+            found.append(target)
+    slugs: dict[str, Path] = {}
+    for path in found:
+        other = slugs.setdefault(slugify(path.stem), path)
+        if other != path:
+            raise SourceError(f"{path}: builds to the same edition name as {other}")
+    return found
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_ffmpeg() -> None:
+    for tool in ("ffmpeg", "ffprobe"):
+        if shutil.which(tool) is None:
+            raise ToolMissingError(
+                f"{tool} is not installed: run `make run` (it installs it) "
+                "or `sudo apt-get install ffmpeg`"
+            )
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_identity() -> list:
+    """Which ffmpeg, cheaply (no process): its binary's path, size and time."""
+    check_ffmpeg()
+    binary = Path(shutil.which("ffmpeg")).resolve()
+    stat = binary.stat()
+    return [str(binary), stat.st_size, stat.st_mtime_ns]
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_version() -> str:
+    check_ffmpeg()
+    out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
+    return out.split("\n", 1)[0]
+
+
+def prepare_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise AudioEditionError(f"{out}: cannot write the output folder ({exc.strerror})") from None
+
+
+@contextmanager
+def project_lock(project: Path, notify: Callable[[str], None]) -> Iterator[None]:
+    """One build of a project at a time: a second one waits, and says so."""
+    lock_dir = project / ".audio-edition"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / "build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify("another build of this project is running; waiting for it to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+# ---------------------------------------------------------------- the builder
+
+
+class Builder:
+    """Builds editions for one project with one set of settings."""
+
+    def __init__(
+        self,
+        project: Path,
+        out: Path,
+        settings: Settings,
+        engine: SpeechEngine | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.project = project
+        self.out = out
+        self.settings = settings
+        self.engine = engine or Pyttsx3Engine()
+        self.progress = progress or Progress()
+        self._cache: Cache | None = None
+
+    @property
+    def cache(self) -> Cache:
+        if self._cache is None:
+            from .cache import Cache, default_cache_dir
+
+            self._cache = Cache(self.settings.cache_dir or default_cache_dir(self.project))
+        return self._cache
+
+    # -- inputs and voice
+    def voice_for(self, article: Article) -> VoiceSettings:
+        merged = {k: article.speech.get(k) for k in ("voice", "rate", "volume", "pitch")}
+        for key in merged:
+            flag = getattr(self.settings, key)
+            if flag is not None:
+                merged[key] = flag
+        defaults = VoiceSettings()
+        try:
+            voice = VoiceSettings(
+                voice=resolve_voice(self.engine, merged["voice"], article.language),
+                rate=int(merged["rate"] if merged["rate"] is not None else defaults.rate),
+                volume=float(merged["volume"] if merged["volume"] is not None else defaults.volume),
+                pitch=int(merged["pitch"] if merged["pitch"] is not None else defaults.pitch),
+            )
+        except (TypeError, ValueError) as exc:
+            raise SourceError(f"{article.path}: bad speech setting ({exc})") from None
+        return voice.validate()
+
+    def input_key(self, raw: bytes) -> str:
+        """Everything that decides an edition, known before parsing: for the fast path."""
+        s = self.settings
+        payload = {
+            "version": __version__,
+            "source": hashlib.sha256(raw).hexdigest(),
+            "settings": [s.voice, s.rate, s.volume, s.pitch, asdict(s.pauses), s.opening,
+                         s.closing, s.loudness_lufs, s.true_peak_dbtp, _file_hash(s.cover)],
+            "engine": self.engine.identity(),
+            "ffmpeg": ffmpeg_identity(),
+        }
+        return hash_key(payload)
+
+    def items(self, article: Article) -> tuple[list[Item], list[tuple[str, int | None]]]:
+        """Every utterance in order, and the segments (kind, paragraph number) they fill."""
+        items: list[Item] = []
+        segments: list[tuple[str, int | None]] = []
+        name = article.path.name
+        if self.settings.opening:
+            items.append(Item("announcement", self._announce(self.settings.opening, article), 0,
+                              f"{name}: opening announcement"))
+            segments.append(("opening", None))
+        for number, para in enumerate(article.paragraphs, start=1):
+            seg = len(segments)
+            segments.append(("paragraph", number))
+            where = f"{name}: paragraph {number} (line {para.line})"
+            if para.heading:
+                items.append(Item("heading", para.heading, seg, f"{where}, heading"))
+            items += [Item("sentence", t, seg, f"{where}, sentence {i}")
+                      for i, t in enumerate(para.sentences, start=1)]
+        if self.settings.closing:
+            items.append(Item("announcement", self._announce(self.settings.closing, article),
+                              len(segments), f"{name}: closing announcement"))
+            segments.append(("closing", None))
+        return items, segments
+
+    def _announce(self, template: str, article: Article) -> str:
+        byline = f"By {article.author}. " if article.author else ""
+        if article.publisher:
+            byline += f"Published by {article.publisher}. "
+        return template.format(title=article.title, byline=byline, author=article.author or "",
+                               publisher=article.publisher or "", date=article.date or "")
+
+    # -- synthesis
+    def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
+        engine_id, vdict = self.engine.identity(), asdict(voice)
+        return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
+
+    def clips(self, items: Sequence[Item], voice: VoiceSettings, article: str) -> tuple[list[ClipInfo], int]:
+        """The clip for each item, synthesising the missing ones; and how many were made."""
+        keys = self.clip_keys(items, voice)
+        infos = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
+        missing = [k for k, v in infos.items() if v is None]
+        if missing:
+            first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
+            scratch = self.cache.scratch_dir()
+            jobs = [(Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
+                    for k in missing]
+            self.progress.start(article, len(jobs))
+            try:
+                for utterance, path in self.engine.synthesize(jobs, self.settings.jobs):
+                    key = path.stem
+                    infos[key] = self.cache.add_clip(key, path)
+                    self.progress.advance()
+            finally:
+                self.progress.finish()
+                for _, path in jobs:
+                    path.unlink(missing_ok=True)
+        return [infos[k] for k in keys], len(missing)
+
+    # -- one article
+    def build(self, path: Path) -> EditionResult:
+        raw = _read_bytes(path)
+        slug = slugify(path.stem)
+        manifest_path = self.out / f"{slug}.json"
+        formats = list(self.settings.formats)
+        old = read_manifest(manifest_path)
+        key = self.input_key(raw)
+        if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
+            return _result(path, old, formats, self.out, synthesized=0, changed=False)
+        from .source import read_article
+
+        article = read_article(path)
+        voice = self.voice_for(article)
+        items, layout = self.items(article)
+        clips, synthesized = self.clips(items, voice, path.name)
+        manifest, segments = self.lay_out(article, items, layout, clips, voice, path)
+        outputs = self.write_formats(manifest, segments, old, formats, slug)
+        manifest["outputs"] = outputs
+        manifest["build"] = {"input": key, "generator": f"audio-edition {__version__}"}
+        changed = self.commit(slug, manifest, old, outputs)
+        return _result(path, manifest, formats, self.out, synthesized, changed)
+
+    def lay_out(self, article, items, layout, clips, voice, path) -> tuple[dict, list[Segment]]:
+        from .assemble import Spoken, make_segment, segment_parts
+        from .loudness import edition_gains
+        from .manifest import build_manifest
+
+        gain, gains = edition_gains([c.loudness for c in clips], self.settings.loudness_lufs,
+                                    self.settings.true_peak_dbtp - 0.5)
+        spoken: list[list[Spoken]] = [[] for _ in layout]
+        for item, clip, g in zip(items, clips, gains, strict=True):
+            spoken[item.segment].append(Spoken(item.role, item.text, clip, g))
+        segments = [make_segment(kind, number, segment_parts(spoken[i], self.settings.pauses))
+                    for i, (kind, number) in enumerate(layout)]
+        voice_info = {**asdict(voice), "engine": self.engine.identity(),
+                      "name": _voice_name(self.engine, voice.voice)}
+        loudness = {"target_lufs": self.settings.loudness_lufs, "gain_db": gain,
+                    "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp}
+        source = _display_path(path, self.project)
+        return build_manifest(article, segments, voice_info, loudness, source), segments
+
+    # -- dry run and housekeeping
+    def status(self, path: Path) -> tuple[list[Item], int]:
+        """The utterances a build would synthesise (each distinct one once), and the total."""
+        from .source import read_article
+
+        article = read_article(path)
+        items, _ = self.items(article)
+        keys = self.clip_keys(items, self.voice_for(article))
+        todo = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))
+                if self.cache.clip_info(k) is None}
+        return sorted(todo.values(), key=items.index), len(items)
+
+    def clean(self, paths: Sequence[Path]) -> tuple[int, int]:
+        """Remove cached clips and segments that none of these articles uses now."""
+        from .formats import FORMATS
+        from .source import read_article
+
+        clips: set[str] = set()
+        segments: set[str] = set()
+        for path in paths:
+            article = read_article(path)
+            voice = self.voice_for(article)
+            items, layout = self.items(article)
+            keys = self.clip_keys(items, voice)
+            clips.update(keys)
+            infos = [self.cache.clip_info(k) for k in keys]
+            if all(infos):
+                _, laid = self.lay_out(article, items, layout, infos, voice, path)
+                segments.update(seg.recipe_key(FORMATS[f].CODEC, ffmpeg_version())
+                                for seg in laid for f in FORMATS)
+        return self.cache.clean(clips, segments)
+
+    # -- formats
+    def write_formats(self, manifest: dict, segments: list[Segment], old: dict | None,
+                      formats: list[str], slug: str) -> dict:
+        """Stage every format whose content changed; keep the others as they are."""
+        from .formats import FORMATS, is_audio, with_needs
+
+        outputs: dict[str, dict] = {}
+        previous = (old or {}).get("outputs", {})
+        for name in with_needs(formats):
+            module = FORMATS[name]
+            final = self.out / f"{slug}{module.SUFFIX}"
+            if is_audio(name):
+                paths = self.encode(segments, module.CODEC)
+                inputs = {"segments": [p.stem for p in paths], "cover": _file_hash(self.settings.cover)}
+            else:
+                inputs = {"needs": {n: outputs[n]["fingerprint"] for n in module.NEEDS},
+                          "version": module.VERSION}
+            fingerprint = hash_key({**inputs, "manifest": _timeline(manifest)})
+            prev = previous.get(name)
+            if prev and prev.get("fingerprint") == fingerprint and _intact(final, prev):
+                outputs[name] = prev
+                continue
+            staged = _staged(final)
+            if is_audio(name):
+                module.write(manifest, paths, staged, cover=self.settings.cover)
+            else:
+                audio = {n: self._current(outputs[n]) for n in module.NEEDS}
+                module.write(manifest, audio, staged)
+            outputs[name] = {"path": final.name, "bytes": staged.stat().st_size,
+                             "fingerprint": fingerprint, "staged": True}
+        return outputs
+
+    def _current(self, info: dict) -> Path:
+        """Where an output's bytes are now: staged this build, or already in place."""
+        final = self.out / info["path"]
+        return _staged(final) if info.get("staged") else final
+
+    def encode(self, segments: list[Segment], codec: Codec) -> list[Path]:
+        """Each segment's encoded file from the cache, encoding those that are missing."""
+        from .assemble import render_segment
+        from .encode import encode_segment
+
+        encoder = ffmpeg_version()
+        paths = [self.cache.segment_path(codec.name, s.recipe_key(codec, encoder), codec.segment_ext)
+                 for s in segments]
+        todo = {p: s for p, s in zip(paths, segments, strict=True) if not p.exists()}
+        for path in todo:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs)) as pool:
+            list(pool.map(lambda ps: encode_segment(render_segment(ps[1], codec, self.cache),
+                                                    codec, ps[0]), todo.items()))
+        return paths
+
+    def commit(self, slug: str, manifest: dict, old: dict | None, outputs: dict) -> bool:
+        """Rename every staged output into place, the manifest last; remove stale ones."""
+        changed = False
+        for info in outputs.values():
+            if info.pop("staged", False):
+                final = self.out / info["path"]
+                os.replace(_staged(final), final)
+                changed = True
+        for name, info in (old or {}).get("outputs", {}).items():
+            if name in outputs:
+                continue
+            if _timeline(old) == _timeline(manifest) and _intact(self.out / info["path"], info):
+                outputs[name] = info  # not asked for this time, and still this edition's audio
+            else:
+                (self.out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
+                changed = True
+        if changed or old != manifest:
+            write_manifest(self.out / f"{slug}.json", manifest)
+            changed = True
+        return changed
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a folder, not an article") from None
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _file_hash(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise AudioEditionError(f"{path}: cannot read the cover image ({exc.strerror})") from None
+
+
+def _staged(final: Path) -> Path:
+    return final.with_name(f".{final.name}{STAGING}")
+
+
+def _intact(final: Path, info: dict) -> bool:
+    try:
+        return final.stat().st_size == info["bytes"]
+    except OSError:
+        return False
+
+
+def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
+    outputs = old.get("outputs", {})
+    from .formats import with_needs
+
+    formats = with_needs(formats)
+    return old.get("build", {}).get("input") == key and all(
+        f in outputs and _intact(out / outputs[f]["path"], outputs[f]) for f in formats
+    )
+
+
+def _timeline(manifest: dict) -> str:
+    """What an audio file's content depends on, as recorded in its manifest."""
+    return hash_key({k: manifest.get(k) for k in TIMELINE_KEYS})
+
+
+def _voice_name(engine: SpeechEngine, voice_id: str) -> str:
+    return next((v.name for v in engine.voices() if v.id == voice_id), voice_id)
+
+
+def _display_path(path: Path, project: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _result(path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int,
+            changed: bool) -> EditionResult:
+    count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
+    count += sum(1 for a in manifest["announcements"].values() if a)
+    return EditionResult(
+        source=str(path),
+        outputs={f: str(out / o["path"]) for f, o in manifest["outputs"].items()},
+        paragraphs=len(manifest["paragraphs"]),
+        sentences=sum(len(p["sentences"]) for p in manifest["paragraphs"]),
+        synthesized=synthesized,
+        reused=count - synthesized,
+        duration_ms=manifest["duration_ms"],
+        changed=changed,
+    )
+
+
+# ---------------------------------------------------------------- the library's API
+
+
+def build(
+    paths: Sequence[Path | str] = (),
+    *,
+    project: Path | str = ".",
+    out: Path | str | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] = lambda message: None,
+) -> list[EditionResult]:
+    """Build the audio edition of each article (default: every article in ``text/``).
+
+    >>> from audio_edition import build
+    >>> results = build(["text/gwadar-editorial.txt"], out="audio")
+    """
+    project = Path(project)
+    settings = settings or load_settings(project)
+    out = Path(out) if out is not None else project / "audio"
+    articles = find_articles([Path(p) for p in paths], project)
+    check_ffmpeg()
+    prepare_out(out)
+    builder = Builder(project, out, settings, progress=progress)
+    with project_lock(project, notify):
+        results = [builder.build(path) for path in articles]
+        write_indexes(out)
+        return results
+
+
+def write_indexes(out: Path) -> None:
+    """Files that list every edition in ``out`` (e.g. the web page's index)."""
+    from .formats import FORMATS
+
+    for module in FORMATS.values():
+        if hasattr(module, "write_index"):
+            module.write_index(out)
+
+
+def json_report(results: Sequence[EditionResult]) -> str:
+    return json.dumps({"editions": [r.to_json() for r in results]}, ensure_ascii=False)

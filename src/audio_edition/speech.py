@@ -1,0 +1,347 @@
+"""Speech: the engine interface and the pyttsx3 worker pool.
+
+pyttsx3's Linux driver (2.99, over eSpeak NG) has measured defects this module is built
+to be immune to:
+
+- several ``save_to_file`` calls queued on one engine overwrite each other's state, so a
+  worker owns one engine and speaks exactly one utterance at a time;
+- a call of about 13,500 characters segfaults the process, so the unit of synthesis is
+  the sentence (``source.MAX_SENTENCE_CHARS`` keeps every call short) and a crashed
+  worker is replaced and its job retried;
+- a failed write is swallowed and a wait for completion can hang, so every job has a
+  timeout after which the worker is killed;
+- ``runAndWait()`` may return before the file exists, so the worker waits for the
+  ``finished-utterance`` callback and the parent verifies every clip;
+- the driver prints ``Audio saved to ...`` on stdout, so workers send their stdout to
+  /dev/null (the CLI's ``--json`` output must stay clean).
+
+Only this module imports pyttsx3, and only inside worker processes (eSpeak can be
+initialised once per process and never cleanly torn down).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import multiprocessing
+import multiprocessing.connection
+import shutil
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from .errors import SynthesisError, ToolMissingError, UsageError
+
+SAMPLE_RATE = 22050  # pyttsx3's espeak driver hard-codes this for save_to_file
+SAMPLE_FORMAT = "s16le-22050-mono"
+RATE_RANGE = (80, 450)  # eSpeak NG's words-per-minute limits
+PITCH_RANGE = (0, 99)
+VOLUME_RANGE = (0.0, 2.0)
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Everything about the voice that changes the sound of a clip."""
+
+    voice: str = "gmw/en-us"
+    rate: int = 175
+    volume: float = 1.0
+    pitch: int = 50
+
+    def validate(self) -> VoiceSettings:
+        lo, hi = RATE_RANGE
+        if not lo <= self.rate <= hi:
+            raise UsageError(f"rate {self.rate} is out of range: use {lo} to {hi} words per minute")
+        lo, hi = PITCH_RANGE
+        if not lo <= self.pitch <= hi:
+            raise UsageError(f"pitch {self.pitch} is out of range: use {lo} to {hi}")
+        lo, hi = VOLUME_RANGE
+        if not lo <= self.volume <= hi:
+            raise UsageError(f"volume {self.volume} is out of range: use {lo} to {hi}")
+        return self
+
+
+@dataclass(frozen=True)
+class Voice:
+    id: str
+    name: str
+    languages: tuple[str, ...]
+    gender: str | None
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One sentence to speak; ``label`` says where it is, for error messages."""
+
+    text: str
+    settings: VoiceSettings
+    label: str
+
+
+class SpeechEngine(Protocol):
+    """What the rest of the builder needs from an offline engine."""
+
+    name: str
+
+    def identity(self) -> str:
+        """Engine name and version: part of every clip's cache key."""
+
+    def voices(self) -> list[Voice]: ...
+
+    def synthesize(
+        self, utterances: Iterable[tuple[Utterance, Path]], jobs: int
+    ) -> Iterator[tuple[Utterance, Path]]:
+        """Speak each utterance into its path (a verified WAV); yield each as it is done."""
+
+
+def check_espeak() -> None:
+    # The espeak-ng package brings the library pyttsx3 loads; its command is the sign of it.
+    if shutil.which("espeak-ng") is None:
+        raise ToolMissingError(
+            "eSpeak NG is not installed: run `make run` (it installs it) "
+            "or `sudo apt-get install espeak-ng`"
+        )
+
+
+@lru_cache(maxsize=1)
+def _espeak_version() -> str:
+    check_espeak()
+    try:
+        from pyttsx3.drivers import _espeak  # loads the library; does not initialise it
+
+        return _espeak.Info(None).decode()
+    except Exception as exc:  # a broken install: say so rather than guess a version
+        raise ToolMissingError(f"eSpeak NG could not be loaded ({exc}): reinstall espeak-ng") from exc
+
+
+class Pyttsx3Engine:
+    """pyttsx3 over eSpeak NG, run in a pool of persistent worker processes."""
+
+    name = "pyttsx3"
+
+    def __init__(self, timeout_base: float = 20.0, timeout_per_char: float = 0.05) -> None:
+        self.timeout_base = timeout_base
+        self.timeout_per_char = timeout_per_char
+
+    def identity(self) -> str:
+        import importlib.metadata
+
+        return f"pyttsx3-{importlib.metadata.version('pyttsx3')}/espeak-ng-{_espeak_version()}"
+
+    def voices(self) -> list[Voice]:
+        return _list_voices()
+
+    def synthesize(
+        self, utterances: Iterable[tuple[Utterance, Path]], jobs: int
+    ) -> Iterator[tuple[Utterance, Path]]:
+        check_espeak()
+        pool = _WorkerPool(max(1, jobs), self.timeout_base, self.timeout_per_char)
+        try:
+            yield from pool.run(utterances)
+        finally:
+            pool.close()
+
+
+@lru_cache(maxsize=1)
+def _list_voices() -> list[Voice]:
+    # Listing voices initialises eSpeak, so it runs in a throwaway worker process.
+    check_espeak()
+    proc = _spawn_worker("--voices")
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise ToolMissingError("eSpeak NG did not answer when asked for its voices") from None
+    if proc.returncode != 0 or not out.strip():
+        raise ToolMissingError("eSpeak NG could not list its voices: reinstall espeak-ng")
+    return [
+        Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"]) for v in json.loads(out)
+    ]
+
+
+def resolve_voice(engine: SpeechEngine, voice: str | None, language: str) -> str:
+    """The engine voice id for a configured voice, or the article language's default.
+
+    An unknown voice is a usage error that names the closest matches.
+    """
+    voices = engine.voices()
+    if voice:
+        for v in voices:
+            if voice.lower() in (v.id.lower(), v.name.lower()):
+                return v.id
+        names = [v.id for v in voices] + [v.name for v in voices]
+        close = difflib.get_close_matches(voice, names, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `audio-edition voices`"
+        raise UsageError(f"unknown voice {voice!r}{hint}")
+    return default_voice(voices, language)
+
+
+def default_voice(voices: list[Voice], language: str) -> str:
+    wanted = language.lower()
+    preferred = {"en": "gmw/en-us"}.get(wanted)
+    if preferred and any(v.id == preferred for v in voices):
+        return preferred
+    for match in (lambda lang: lang == wanted, lambda lang: lang.split("-")[0] == wanted):
+        for v in voices:
+            if any(match(lang.lower()) for lang in v.languages):
+                return v.id
+    return "gmw/en-us"
+
+
+# ---------------------------------------------------------------- verification
+
+
+def expected_seconds(text: str, rate: int) -> float:
+    """Rough spoken length: about 5.5 characters per word, at ``rate`` words a minute."""
+    return max(len(text), 1) / 5.5 / rate * 60
+
+
+def verify_clip(path: Path, text: str, rate: int) -> str | None:
+    """Why a clip is not usable, or None: exists, decodes, and lasts plausibly long."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            if (w.getnchannels(), w.getsampwidth(), w.getframerate()) != (1, 2, SAMPLE_RATE):
+                return "wrong sample format"
+            frames = w.getnframes()
+            data = w.readframes(frames)
+    except FileNotFoundError:
+        return "no file was written"
+    except (wave.Error, EOFError, OSError) as exc:
+        return f"unreadable WAV ({exc})"
+    if frames == 0 or len(data) != frames * 2:
+        return "empty or truncated WAV"
+    seconds = frames / SAMPLE_RATE
+    guess = expected_seconds(text, rate)
+    # Generous bounds: numbers and symbols expand when spoken ("1,234" -> four words).
+    if seconds < 0.1 * guess or seconds > 8 * guess + 3:
+        return f"implausible length {seconds:.2f}s for {len(text)} characters"
+    return None
+
+
+# ---------------------------------------------------------------- worker pool
+
+
+def _spawn_worker(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "audio_edition.speech_worker", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        # Own process group: a Ctrl-C reaches the builder, which stops its workers itself.
+        start_new_session=True,
+    )
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen = field(default_factory=_spawn_worker)
+    job: tuple[Utterance, Path] | None = None
+    started: float = 0.0
+    attempts: int = 0
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+
+class _WorkerPool:
+    def __init__(self, size: int, timeout_base: float, timeout_per_char: float) -> None:
+        self._size = size
+        self._timeout_base = timeout_base
+        self._timeout_per_char = timeout_per_char
+        self._workers: list[_Worker] = []
+
+    def _timeout(self, utterance: Utterance) -> float:
+        return self._timeout_base + self._timeout_per_char * len(utterance.text)
+
+    def run(self, jobs: Iterable[tuple[Utterance, Path]]) -> Iterator[tuple[Utterance, Path]]:
+        pending = list(jobs)
+        pending.reverse()  # pop() from the end keeps the article's order
+        retries: list[tuple[tuple[Utterance, Path], int]] = []
+        if not pending:
+            return
+        self._workers = [_Worker() for _ in range(min(self._size, len(pending)))]
+        busy = 0
+        while pending or retries or busy:
+            for w in self._workers:
+                if w.job is None and (retries or pending):
+                    job, attempts = retries.pop() if retries else (pending.pop(), 0)
+                    self._assign(w, job, attempts)
+                    busy += 1
+            for w, problem in self._wait():
+                job, attempts = w.job, w.attempts
+                w.job = None
+                busy -= 1
+                if problem is None:
+                    yield job
+                elif attempts + 1 >= MAX_ATTEMPTS:
+                    raise SynthesisError(
+                        f"{job[0].label}: speech failed {MAX_ATTEMPTS} times ({problem})"
+                    )
+                else:
+                    retries.append((job, attempts + 1))
+
+    def _assign(self, w: _Worker, job: tuple[Utterance, Path], attempts: int) -> None:
+        utterance, path = job
+        path.unlink(missing_ok=True)
+        w.job, w.attempts, w.started = job, attempts, time.monotonic()
+        message = {"text": utterance.text, "settings": asdict(utterance.settings), "path": str(path)}
+        try:
+            w.proc.stdin.write(json.dumps(message) + "\n")
+            w.proc.stdin.flush()
+        except OSError:
+            pass  # a dead worker: its closed stdout reports it in _wait
+
+    def _wait(self) -> list[tuple[_Worker, str | None]]:
+        """Wait for answers; return (worker, None if its clip is good, else what went wrong)."""
+        active = [w for w in self._workers if w.job is not None]
+        deadline = min(w.started + self._timeout(w.job[0]) for w in active)
+        ready = multiprocessing.connection.wait(
+            [w.proc.stdout for w in active], timeout=max(0.0, deadline - time.monotonic())
+        )
+        results = []
+        for w in active:
+            if w.proc.stdout in ready:
+                results.append((w, self._collect(w)))
+            elif time.monotonic() >= w.started + self._timeout(w.job[0]):
+                self._replace(w)
+                results.append((w, "the engine hung and was restarted"))
+        return results
+
+    def _collect(self, w: _Worker) -> str | None:
+        line = w.proc.stdout.readline()
+        if not line:
+            self._replace(w)
+            return "the engine crashed and was restarted"
+        if not json.loads(line).get("ok"):
+            return "the engine stopped before the end"
+        utterance, path = w.job
+        return verify_clip(path, utterance.text, utterance.settings.rate)
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        w.proc = _spawn_worker()
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                w.proc.stdin.close()  # end of input: the worker exits
+            except OSError:
+                pass
+        for w in self._workers:
+            try:
+                w.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            w.kill()
+        self._workers = []

@@ -1,0 +1,69 @@
+"""Shared fixtures: a throwaway project with the sample article, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "text" / "gwadar-editorial.txt"
+CLI = [sys.executable, "-m", "audio_edition.cli"]
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
+    """Run `audio-edition ARGS` as a user would; return the completed process."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def build_json(project: Path, *args: str, env: dict | None = None) -> dict:
+    result = run_cli("build", "--json", *args, cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder holding text/ with the sample article and its own cold cache."""
+    (tmp_path / "text").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "text")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def sample_edition(tmp_path_factory) -> Path:
+    """The sample article built once with the default settings (both formats)."""
+    root = tmp_path_factory.mktemp("sample")
+    (root / "text").mkdir()
+    shutil.copy(SAMPLE, root / "text")
+    result = run_cli("build", "--quiet", cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root / "audio"
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_chapters",
+         "-show_streams", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def decode(path: Path, rate: int = 22050):
+    """The decoded samples of an audio file, as ffmpeg (any player's decoder) gives them."""
+    import numpy as np
+
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+        capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.int16)

@@ -1,0 +1,92 @@
+"""Regenerating after edits: only what changed is synthesised; nothing changed, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import build_json
+
+pytestmark = pytest.mark.integration
+
+FAST = ("--format", "mp3")  # one format keeps these tests quick; both share the code path
+
+
+def _edition(report: dict) -> dict:
+    [edition] = report["editions"]
+    return edition
+
+
+def _paragraphs(project):
+    path = project / "text" / "gwadar-editorial.txt"
+    return path, path.read_text(encoding="utf-8").split("\n")
+
+
+def test_json_report_describes_the_cold_build(project):
+    edition = _edition(build_json(project, *FAST))
+    assert edition["paragraphs"] == 11
+    assert edition["synthesized"] == edition["sentences"] + 2  # and the two announcements
+    assert edition["reused"] == 0
+    assert edition["outputs"] == {"mp3": "audio/gwadar-editorial.mp3"}
+    assert edition["duration_ms"] > 60_000
+
+
+def test_nothing_changed_synthesises_nothing_and_touches_nothing(project):
+    build_json(project, *FAST)
+    files = sorted((project / "audio").iterdir())
+    stamps = {p: p.stat().st_mtime_ns for p in files}
+    edition = _edition(build_json(project, *FAST))
+    assert edition["synthesized"] == 0
+    assert edition["changed"] is False
+    assert {p: p.stat().st_mtime_ns for p in files} == stamps
+
+
+def test_editing_one_sentence_resynthesises_that_sentence_only(project):
+    build_json(project, *FAST)
+    path, paras = _paragraphs(project)
+    assert "daily wages" in paras[0]
+    paras[0] = paras[0].replace("daily wages", "daily pay")
+    path.write_text("\n".join(paras), encoding="utf-8")
+    edition = _edition(build_json(project, *FAST))
+    assert edition["synthesized"] == 1
+    assert edition["changed"] is True
+
+
+def test_inserting_deleting_and_moving_paragraphs_resynthesises_nothing_else(project):
+    build_json(project, *FAST)
+    path, paras = _paragraphs(project)
+    inserted = "A new paragraph arrives. It has two sentences."
+    path.write_text("\n".join([paras[0], inserted, *paras[1:]]), encoding="utf-8")
+    assert _edition(build_json(project, *FAST))["synthesized"] == 2
+
+    moved = [paras[2], paras[0], paras[1], *paras[4:]]  # moved, and paragraph 4 deleted
+    path.write_text("\n".join(moved), encoding="utf-8")
+    edition = _edition(build_json(project, *FAST))
+    assert edition["synthesized"] == 0
+    assert edition["paragraphs"] == 10
+
+
+def test_status_lists_what_would_be_synthesised(project):
+    from .conftest import run_cli
+
+    build_json(project, *FAST)
+    path, paras = _paragraphs(project)
+    paras[2] = paras[2] + " One more sentence was added."
+    path.write_text("\n".join(paras), encoding="utf-8")
+    result = run_cli("status", cwd=project)
+    assert result.returncode == 0
+    assert "1 of" in result.stdout
+    assert "paragraph 3" in result.stdout and "One more sentence was added." in result.stdout
+
+
+def test_clean_removes_clips_no_article_uses(project):
+    from .conftest import run_cli
+
+    build_json(project, *FAST)
+    path, paras = _paragraphs(project)
+    path.write_text("\n".join(paras[:3]), encoding="utf-8")
+    build_json(project, *FAST)
+    result = run_cli("clean", cwd=project)
+    assert result.returncode == 0
+    assert int(result.stdout.split()[1]) > 0
+    # What the current article needs is still cached: a rebuild synthesises nothing.
+    assert _edition(build_json(project, *FAST, "--force"))["synthesized"] == 0
