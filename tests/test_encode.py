@@ -306,31 +306,6 @@ def test_encode_segment_matches_the_frame_model(
     assert [p.name for p in tmp_path.iterdir()] == [dest.name]
 
 
-@pytest.mark.integration
-def test_m4b_tags_cover_and_both_chapter_lists(m4b: Book) -> None:
-    tags = MP4(m4b.path).tags
-    assert tags["©nam"] == [TAGS.title] and tags["©ART"] == [TAGS.author]
-    assert tags["©alb"] == [TAGS.album] and tags["©gen"] == ["Speech"]
-    assert tags["©day"] == [TAGS.date] and tags["©cmt"] == [TAGS.comment]
-    assert tags["stik"] == [2]  # audiobook
-    assert tags["covr"][0].startswith(b"\x89PNG")
-    # Nero chpl, as mutagen reads it
-    nero = MP4(m4b.path).chapters
-    assert [c.title for c in nero] == [c.title for c in m4b.chapters]
-    for found, expected in zip(nero, _written_starts(m4b), strict=True):
-        assert abs(found.start * 1000 - expected) <= 5
-    # QuickTime chapter track (the one ffprobe reads), the brand and faststart
-    data = m4b.path.read_bytes()
-    assert data[8:12] == b"M4B "
-    assert _find(data, b"moov", b"trak", b"tref", b"chap")
-    top = [kind for kind, _ in _boxes(data)]
-    assert top.index(b"moov") < top.index(b"mdat")
-    audio = next(s for s in _ffprobe(m4b.path)["streams"] if s["codec_type"] == "audio")
-    assert audio["tags"]["language"] == "eng"
-    assert (audio["codec_name"], audio["profile"], audio["channels"]) == ("aac", "LC", 1)
-    assert int(audio["sample_rate"]) == SAMPLE_RATE
-
-
 def _boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, bytes]]:
     """(type, payload) of each MP4 box between start and end."""
     end = len(data) if end is None else end
@@ -367,6 +342,31 @@ def _audio_edit_list(data: bytes) -> list[tuple[int, int]]:
     entry = ">Qq" if version else ">Ii"
     step = struct.calcsize(entry) + 4  # + media rate
     return [struct.unpack_from(entry, elst, 8 + i * step) for i in range(count)]
+
+
+@pytest.mark.integration
+def test_m4b_tags_cover_and_both_chapter_lists(m4b: Book) -> None:
+    tags = MP4(m4b.path).tags
+    assert tags["©nam"] == [TAGS.title] and tags["©ART"] == [TAGS.author]
+    assert tags["©alb"] == [TAGS.album] and tags["©gen"] == ["Speech"]
+    assert tags["©day"] == [TAGS.date] and tags["©cmt"] == [TAGS.comment]
+    assert tags["stik"] == [2]  # audiobook
+    assert tags["covr"][0].startswith(b"\x89PNG")
+    # Nero chpl, as mutagen reads it
+    nero = MP4(m4b.path).chapters
+    assert [c.title for c in nero] == [c.title for c in m4b.chapters]
+    for found, expected in zip(nero, _written_starts(m4b), strict=True):
+        assert abs(found.start * 1000 - expected) <= 5
+    # QuickTime chapter track (the one ffprobe reads), the brand and faststart
+    data = m4b.path.read_bytes()
+    assert data[8:12] == b"M4B "
+    assert _find(data, b"moov", b"trak", b"tref", b"chap")
+    top = [kind for kind, _ in _boxes(data)]
+    assert top.index(b"moov") < top.index(b"mdat")
+    audio = next(s for s in _ffprobe(m4b.path)["streams"] if s["codec_type"] == "audio")
+    assert audio["tags"]["language"] == "eng"
+    assert (audio["codec_name"], audio["profile"], audio["channels"]) == ("aac", "LC", 1)
+    assert int(audio["sample_rate"]) == SAMPLE_RATE
 
 
 @pytest.mark.integration
@@ -489,3 +489,18 @@ def test_encode_segment_rejects_odd_bytes_and_writes_nothing(tmp_path: Path) -> 
     with pytest.raises(EncodeError, match="ffmpeg could not encode"):
         encode_segment(bytes(2048), MP3, tmp_path / "no-such-dir" / "s.mp3")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("codec", [AAC, MP3], ids=["aac", "mp3"])
+def test_a_batch_of_segments_encodes_exactly_as_one_at_a_time(tmp_path: Path, codec: Codec):
+    """Batching only shares ffmpeg's start-up: each segment's bytes are the same."""
+    rng = np.random.default_rng(7)
+    pcms = [(rng.standard_normal(22050 * n) * 3000).astype("<i2").tobytes() for n in (1, 3, 2)]
+    for i, pcm in enumerate(pcms):
+        encode.encode_segment(pcm, codec, tmp_path / f"one{i}.{codec.segment_ext}")
+    batch = [(lambda p=p: p, tmp_path / "b" / f"{i}.{codec.segment_ext}") for i, p in enumerate(pcms)]
+    encode.encode_segments(batch, codec)
+    for i in range(len(pcms)):
+        one = (tmp_path / f"one{i}.{codec.segment_ext}").read_bytes()
+        assert (tmp_path / "b" / f"{i}.{codec.segment_ext}").read_bytes() == one

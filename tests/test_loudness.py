@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 import shutil
@@ -18,12 +17,14 @@ from scipy.io import wavfile
 from scipy.signal import butter, lfilter
 
 from audio_edition.loudness import (
+    CREST_DB,
     ClipLoudness,
     _biquad_pre_filter,
     _biquad_rlb_filter,
     apply_gain,
-    edition_gains,
+    clip_gain,
     integrated_loudness,
+    limit_peaks,
     measure_clip,
 )
 
@@ -154,7 +155,7 @@ def test_digital_silence() -> None:
     stats = measure_clip(np.zeros(RATE, dtype=np.int16))
     assert stats.true_peak_db == -120.0
     assert integrated_loudness([(stats, 0.0)]) == -math.inf
-    assert edition_gains([stats, stats]) == (0.0, [0.0, 0.0])
+    assert clip_gain(stats) == 0.0
     assert measure_clip(np.zeros(0, dtype=np.int16)) == ClipLoudness((), -120.0)
 
 
@@ -238,59 +239,36 @@ def varied_clips() -> list[np.ndarray]:
 
 @needs_ffmpeg
 @pytest.mark.integration
-def test_edition_gains_reach_target_within_1lu_under_the_peak_ceiling(tmp_path: Path) -> None:
-    clips = varied_clips()
-    stats = [measure_clip(c) for c in clips]
-    edition_gain, gains = edition_gains(stats, target_lufs=-19.0, ceiling_dbtp=-2.0)
-    assert any(g < edition_gain for g in gains), "the test should exercise the peak cap"
-
+def test_clip_gains_bring_an_edition_to_target_under_the_peak_ceiling(tmp_path: Path) -> None:
+    clips = [limit_peaks(c) for c in varied_clips()]
+    gains = [clip_gain(measure_clip(c), target_lufs=-19.0, ceiling_dbtp=-2.0) for c in clips]
     gained = [apply_gain(c, g) for c, g in zip(clips, gains, strict=True)]
     ff_lufs, ff_peak = measure_with_ffmpeg(join_with_silence(gained, 0.5), tmp_path, "edition")
     assert ff_lufs == pytest.approx(-19.0, abs=1.0)
     assert ff_peak <= -2.0 + 0.3
-    for i, clip in enumerate(gained):
-        assert measure_with_ffmpeg(clip, tmp_path, f"clip{i}")[1] <= -2.0 + 0.3
 
 
-def test_capped_clip_gains_respect_the_ceiling_and_step() -> None:
+def test_a_peaky_clip_is_capped_by_the_ceiling_in_0_1_db_steps() -> None:
     quiet_peaky = ClipLoudness((1e-4,) * 20, -4.33)
-    normal = ClipLoudness((1e-3,) * 20, -20.0)
-    edition_gain, gains = edition_gains([quiet_peaky, normal], target_lufs=-19.0)
-    assert edition_gain % 0.5 == 0
-    assert gains[1] == edition_gain
-    assert gains[0] == 2.3  # -2.0 - (-4.33) = 2.33, rounded down to 0.1 dB
-    assert gains[0] + quiet_peaky.true_peak_db <= -2.0
+    assert clip_gain(quiet_peaky, target_lufs=-19.0, ceiling_dbtp=-2.0) == 2.3
+    normal = ClipLoudness((10 ** ((-23.0 + 0.691) / 10),) * 30, -10.0)  # exactly -23 LUFS
+    assert clip_gain(normal, target_lufs=-19.0, ceiling_dbtp=-2.0) == 4.0
 
 
-def test_small_edit_to_one_clip_keeps_the_edition_gain() -> None:
-    clips = [_to_int16(speech_like(2.5, seed=100 + i), -24 + (i % 5)) for i in range(40)]
-    stats = [measure_clip(c) for c in clips]
-    loudness = integrated_loudness((s, 0.0) for s in stats)
-    # Put the unrounded gain mid-step: 0.25 dB away from either rounding boundary.
-    target = loudness + 3.0
-    gain, gains = edition_gains(stats, target_lufs=target, ceiling_dbtp=20.0)
-
-    edited = list(stats)
-    edited[17] = measure_clip(apply_gain(clips[17], 1.5)[: int(2.2 * RATE)])
-    assert abs(integrated_loudness((s, 0.0) for s in edited) - loudness) > 0.01
-    gain_after, gains_after = edition_gains(edited, target_lufs=target, ceiling_dbtp=20.0)
-    assert gain_after == gain == pytest.approx(3.0)
-    assert gains_after[:17] + gains_after[18:] == gains[:17] + gains[18:]
+def test_a_quieter_clip_gets_that_much_more_gain() -> None:
+    loud = _to_int16(speech_like(2.5, seed=1), -24)
+    quiet = apply_gain(loud, -6.0)
+    gain_loud = clip_gain(measure_clip(loud), ceiling_dbtp=20.0)
+    gain_quiet = clip_gain(measure_clip(quiet), ceiling_dbtp=20.0)
+    assert gain_quiet - gain_loud == pytest.approx(6.0, abs=0.15)
 
 
-def test_heavy_capping_is_accepted_but_logged(caplog: pytest.LogCaptureFixture) -> None:
-    peaky = ClipLoudness((1e-3,) * 20, -1.0)  # -30.7 LUFS with a crest far above 17 dB
-    with caplog.at_level(logging.WARNING, logger="audio_edition.loudness"):
-        edition_gain, gains = edition_gains([peaky] * 3, target_lufs=-19.0, ceiling_dbtp=-2.0)
-    assert (edition_gain, gains) == (11.5, [-1.0] * 3)
-    assert "below target" in caplog.text
-
-
-def test_edition_gain_is_quantised_to_the_step() -> None:
-    stats = [ClipLoudness((10 ** ((-23.0 + 0.691) / 10),) * 30, -30.0)]  # exactly -23 LUFS
-    assert edition_gains(stats, target_lufs=-19.2)[0] == 4.0
-    assert edition_gains(stats, target_lufs=-19.3)[0] == 3.5
-    assert edition_gains(stats, target_lufs=-19.2, step_db=0.25)[0] == 3.75
+def test_limiter_holds_peaks_to_the_crest_above_loudness() -> None:
+    clip = _to_int16(speech_like(3.0, seed=5), -24)
+    limited = limit_peaks(clip)
+    loud = integrated_loudness([(measure_clip(clip), 0.0)])
+    assert np.max(np.abs(limited.astype(np.int32))) <= 32768 * 10 ** ((loud + CREST_DB) / 20) + 1
+    assert len(limited) == len(clip)
 
 
 # --- JSON sidecar -----------------------------------------------------------------------

@@ -265,11 +265,19 @@ class Builder:
         engine_id, vdict = self.engine.identity(), asdict(voice)
         return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
 
-    def clips(self, items: Sequence[Item], voice: VoiceSettings, article: str) -> tuple[list[ClipInfo], int]:
-        """The clip for each item, synthesising the missing ones; and how many were made."""
-        keys = self.clip_keys(items, voice)
+    def clips(self, items: Sequence[Item], keys: list[str], voice: VoiceSettings, article: str,
+              ready: Callable[[str, ClipInfo], None] = lambda key, info: None,
+              ) -> tuple[list[ClipInfo], int]:
+        """The clip for each item, synthesising the missing ones; and how many were made.
+
+        ``ready`` hears of every clip as soon as it is available (cached ones first), so
+        encoding can start while the rest is still being spoken.
+        """
         infos = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
         missing = [k for k, v in infos.items() if v is None]
+        for k, info in infos.items():
+            if info is not None:
+                ready(k, info)
         if missing:
             first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
             scratch = self.cache.scratch_dir()
@@ -280,6 +288,7 @@ class Builder:
                 for utterance, path in self.engine.synthesize(jobs, self.settings.jobs):
                     key = path.stem
                     infos[key] = self.cache.add_clip(key, path)
+                    ready(key, infos[key])
                     self.progress.advance()
             finally:
                 self.progress.finish()
@@ -302,7 +311,9 @@ class Builder:
         article = read_article(path)
         voice = self.voice_for(article)
         items, layout = self.items(article)
-        clips, synthesized = self.clips(items, voice, path.name)
+        keys = self.clip_keys(items, voice)
+        with self.encoder(items, keys, layout, formats) as ready:
+            clips, synthesized = self.clips(items, keys, voice, path.name, ready)
         manifest, segments = self.lay_out(article, items, layout, clips, voice, path)
         outputs = self.write_formats(manifest, segments, old, formats, slug)
         manifest["outputs"] = outputs
@@ -310,21 +321,80 @@ class Builder:
         changed = self.commit(slug, manifest, old, outputs)
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
-    def lay_out(self, article, items, layout, clips, voice, path) -> tuple[dict, list[Segment]]:
+    def segment(self, where: tuple[str, int | None], members: list[tuple[Item, ClipInfo]]) -> Segment:
+        """A segment from its clips: each clip normalised on its own, pauses between."""
         from .assemble import Spoken, make_segment, segment_parts
-        from .loudness import edition_gains
+        from .loudness import clip_gain
+
+        # Half a dB under the ceiling: lossy encoding overshoots peaks a little.
+        ceiling = self.settings.true_peak_dbtp - 0.5
+        spoken = [Spoken(item.role, item.text, clip,
+                         clip_gain(clip.loudness, self.settings.loudness_lufs, ceiling))
+                  for item, clip in members]
+        return make_segment(*where, segment_parts(spoken, self.settings.pauses))
+
+    @contextmanager
+    def encoder(self, items: list[Item], keys: list[str], layout: list,
+                formats: list[str]) -> Iterator[Callable[[str, ClipInfo], None]]:
+        """Encode each segment in the background as soon as all its clips are available.
+
+        Yields the ``ready(key, info)`` callback that ``clips()`` calls for every clip.
+        """
+        from .assemble import render_segment
+        from .segment_queue import SegmentQueue
+
+        codecs = self.codecs(formats)
+        members = [[] for _ in layout]  # item indices of each segment
+        for n, item in enumerate(items):
+            members[item.segment].append(n)
+        missing = [set(keys[n] for n in m) for m in members]
+        segments_of: dict[str, list[int]] = {}
+        for i, segment_keys in enumerate(missing):
+            for k in segment_keys:
+                segments_of.setdefault(k, []).append(i)
+        known: dict[str, ClipInfo] = {}
+        with SegmentQueue(max(1, self.settings.jobs)) as queue:
+
+            def ready(key: str, info: ClipInfo) -> None:
+                known[key] = info
+                for i in segments_of.pop(key, []):
+                    missing[i].discard(key)
+                    if missing[i]:
+                        continue
+                    seg = self.segment(layout[i], [(items[n], known[keys[n]]) for n in members[i]])
+                    for codec in codecs:
+                        dest = self.segment_file(seg, codec)
+                        if not dest.exists():
+                            queue.submit(lambda s=seg, c=codec: render_segment(s, c, self.cache),
+                                         codec, dest)
+
+            yield ready
+
+    def codecs(self, formats: list[str]) -> list[Codec]:
+        from .formats import FORMATS, is_audio, with_needs
+
+        return [FORMATS[n].CODEC for n in with_needs(formats) if is_audio(n)]
+
+    def segment_file(self, segment: Segment, codec: Codec) -> Path:
+        key = segment.recipe_key(codec, ffmpeg_version())
+        return self.cache.segment_path(codec.name, key, codec.segment_ext)
+
+    def lay_out(self, article, items, layout, clips, voice, path) -> tuple[dict, list[Segment]]:
+        from .loudness import integrated_loudness
         from .manifest import build_manifest
 
-        gain, gains = edition_gains([c.loudness for c in clips], self.settings.loudness_lufs,
-                                    self.settings.true_peak_dbtp - 0.5)
-        spoken: list[list[Spoken]] = [[] for _ in layout]
-        for item, clip, g in zip(items, clips, gains, strict=True):
-            spoken[item.segment].append(Spoken(item.role, item.text, clip, g))
-        segments = [make_segment(kind, number, segment_parts(spoken[i], self.settings.pauses))
-                    for i, (kind, number) in enumerate(layout)]
+        members: list[list[tuple[Item, ClipInfo]]] = [[] for _ in layout]
+        for item, clip in zip(items, clips, strict=True):
+            members[item.segment].append((item, clip))
+        segments = [self.segment(layout[i], members[i]) for i in range(len(layout))]
+        predicted = integrated_loudness(
+            (p.clip.loudness, p.gain_db) for seg in segments for p in seg.parts
+            if not isinstance(p, int)
+        )
         voice_info = {**asdict(voice), "engine": self.engine.identity(),
                       "name": _voice_name(self.engine, voice.voice)}
-        loudness = {"target_lufs": self.settings.loudness_lufs, "gain_db": gain,
+        loudness = {"target_lufs": self.settings.loudness_lufs,
+                    "predicted_lufs": round(predicted, 2),
                     "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp}
         source = _display_path(path, self.project)
         return build_manifest(article, segments, voice_info, loudness, source), segments
@@ -357,8 +427,8 @@ class Builder:
             infos = [self.cache.clip_info(k) for k in keys]
             if all(infos):
                 _, laid = self.lay_out(article, items, layout, infos, voice, path)
-                segments.update(seg.recipe_key(FORMATS[f].CODEC, ffmpeg_version())
-                                for seg in laid for f in FORMATS)
+                segments.update(self.segment_file(seg, codec).stem
+                                for seg in laid for codec in self.codecs(list(FORMATS)))
         return self.cache.clean(clips, segments)
 
     # -- formats
@@ -380,7 +450,8 @@ class Builder:
                           "version": module.VERSION}
             fingerprint = hash_key({**inputs, "manifest": _timeline(manifest)})
             prev = previous.get(name)
-            if prev and prev.get("fingerprint") == fingerprint and _intact(final, prev):
+            unchanged = prev and prev.get("fingerprint") == fingerprint and _intact(final, prev)
+            if unchanged and not self.settings.force:
                 outputs[name] = prev
                 continue
             staged = _staged(final)
@@ -399,19 +470,15 @@ class Builder:
         return _staged(final) if info.get("staged") else final
 
     def encode(self, segments: list[Segment], codec: Codec) -> list[Path]:
-        """Each segment's encoded file from the cache, encoding those that are missing."""
+        """Each segment's encoded file, encoding any the background did not (a safety net)."""
         from .assemble import render_segment
-        from .encode import encode_segment
+        from .segment_queue import SegmentQueue
 
-        encoder = ffmpeg_version()
-        paths = [self.cache.segment_path(codec.name, s.recipe_key(codec, encoder), codec.segment_ext)
-                 for s in segments]
-        todo = {p: s for p, s in zip(paths, segments, strict=True) if not p.exists()}
-        for path in todo:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs)) as pool:
-            list(pool.map(lambda ps: encode_segment(render_segment(ps[1], codec, self.cache),
-                                                    codec, ps[0]), todo.items()))
+        paths = [self.segment_file(s, codec) for s in segments]
+        with SegmentQueue(max(1, self.settings.jobs)) as queue:
+            for seg, path in zip(segments, paths, strict=True):
+                if not path.exists():
+                    queue.submit(lambda s=seg: render_segment(s, codec, self.cache), codec, path)
         return paths
 
     def commit(self, slug: str, manifest: dict, old: dict | None, outputs: dict) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -106,13 +107,45 @@ def _biquad_rlb_filter(rate: int) -> tuple[np.ndarray, np.ndarray]:
     return b, a
 
 
-def _k_weight(x: np.ndarray, rate: int) -> np.ndarray:
-    """K-weight a float signal, starting from zero filter state."""
-    from scipy.signal import lfilter  # scipy is slow to import: only when measuring
+# numpy alone, no scipy: scipy.signal costs 75 MB of memory just to import.
+K_RESPONSE_S = 0.5  # the K-weighting impulse response is below 1e-9 of its peak by then
 
-    b1, a1 = _biquad_pre_filter(rate)
-    b2, a2 = _biquad_rlb_filter(rate)
-    return lfilter(b2, a2, lfilter(b1, a1, x))
+
+def _biquad(b: np.ndarray, a: np.ndarray, x: list[float]) -> list[float]:
+    """Direct-form biquad, in plain Python: only ever run on a short impulse."""
+    y: list[float] = []
+    x1 = x2 = y1 = y2 = 0.0
+    for x0 in x:
+        y0 = b[0] * x0 + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
+        y.append(y0)
+        x1, x2, y1, y2 = x0, x1, y0, y1
+    return y
+
+
+@lru_cache(maxsize=4)
+def _k_impulse(rate: int) -> np.ndarray:
+    """The K-weighting filters' impulse response, long enough to have died away."""
+    impulse = [1.0] + [0.0] * (int(K_RESPONSE_S * rate) - 1)
+    return np.array(_biquad(*_biquad_rlb_filter(rate), _biquad(*_biquad_pre_filter(rate), impulse)))
+
+
+def _convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The first len(x) samples of x * h, by FFT: a causal filter from zero state."""
+    return np.fft.irfft(_spectrum(x, h), _fft_size(x, h))[: len(x)]
+
+
+def _fft_size(x: np.ndarray, h: np.ndarray) -> int:
+    return 1 << (len(x) + len(h) - 2).bit_length()
+
+
+def _spectrum(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    size = _fft_size(x, h)
+    return np.fft.rfft(x, size) * np.fft.rfft(h, size)
+
+
+def _k_weight(x: np.ndarray, rate: int) -> np.ndarray:
+    """K-weight a float signal, starting from zero filter state (as an IIR filter would)."""
+    return _convolve(x, _k_impulse(rate))
 
 
 def _as_float(samples: np.ndarray) -> np.ndarray:
@@ -138,14 +171,29 @@ def _block_powers(weighted: np.ndarray, rate: int) -> tuple[float, ...]:
     return tuple(float(p) for p in blocks)
 
 
-def _true_peak_db(x: np.ndarray) -> float:
-    from scipy.signal import resample_poly
+@lru_cache(maxsize=1)
+def _interpolator() -> np.ndarray:
+    """A 48-tap (12 per phase) 4x interpolation filter, the length BS.1770-4 Annex 2 uses.
 
+    A Kaiser-windowed sinc cut at the original Nyquist, scaled so each phase has unity
+    gain at DC.
+    """
+    taps = 48
+    n = np.arange(taps) - (taps - 1) / 2
+    h = np.sinc(n / TRUE_PEAK_OVERSAMPLE) * np.kaiser(taps, 5.0)
+    return h * (TRUE_PEAK_OVERSAMPLE / h.sum())
+
+
+def _true_peak_db(x: np.ndarray) -> float:
     if not len(x):
         return SILENCE_DBTP
-    # resample_poly treats the signal as zero outside the clip, which is what the edition
-    # does too (clips are separated by silence), so edge overshoot is counted, not hidden.
-    peak = max(np.max(np.abs(x)), np.max(np.abs(resample_poly(x, TRUE_PEAK_OVERSAMPLE, 1))))
+    # Zero-stuff by 4 and interpolate. The signal is zero outside the clip, as in the
+    # edition (clips are separated by silence), so edge overshoot is counted, not hidden.
+    stuffed = np.zeros(len(x) * TRUE_PEAK_OVERSAMPLE)
+    stuffed[::TRUE_PEAK_OVERSAMPLE] = x
+    h = _interpolator()
+    up = np.fft.irfft(_spectrum(stuffed, h), _fft_size(stuffed, h))
+    peak = max(np.max(np.abs(x)), np.max(np.abs(up)))
     if peak <= 0.0:
         return SILENCE_DBTP
     return max(20.0 * math.log10(peak), SILENCE_DBTP)
@@ -197,53 +245,20 @@ def _quantise_down(value: float, step: float) -> float:
     return round(math.floor(value / step + 1e-9) * step, 6)
 
 
-def edition_gains(
-    clips: Sequence[ClipLoudness],
-    target_lufs: float = -19.0,
-    ceiling_dbtp: float = -2.0,
-    step_db: float = 0.5,
-) -> tuple[float, list[float]]:
-    """Return ``(edition_gain_db, per_clip_gains_db)`` bringing the clips to ``target_lufs``.
+def clip_gain(clip: ClipLoudness, target_lufs: float = -19.0, ceiling_dbtp: float = -2.0) -> float:
+    """The gain (dB) that brings one clip to ``target_lufs``, capped by the peak ceiling.
 
-    The edition gain is ``target - integrated loudness``, rounded to the nearest multiple
-    of ``step_db`` so that editing one sentence almost never changes every other clip's
-    gain (clips' encoded audio is cached by content including gain).  Rounding alone can
-    leave the edition up to ``step_db / 2`` LU off target.
-
-    Each clip gets ``min(edition gain, ceiling - clip true peak)``, the cap rounded down to
-    a 0.1 dB multiple so its true peak stays at or below ``ceiling_dbtp``.  Capping only
-    ever lowers loudness, so a book with many peaky clips can land below target; that is
-    accepted (the peak ceiling wins), and a warning is logged when the capped edition is
-    more than 0.5 LU below target.  Silent input (no gated blocks) gets 0 dB throughout.
+    Every clip is normalised on its own, not by one edition-wide gain: a segment's audio
+    then depends on its own clips only, so an edit never changes (and never re-encodes)
+    the rest of the book, and every sentence is as loud as the next, which helps at high
+    playback speed. Clips at target make an edition at target: integrated loudness gates
+    out the silence between them. Rounded to 0.1 dB so stats round-trip to the same gain.
     """
-    if step_db <= 0.0:
-        raise ValueError(f"step_db must be positive, got {step_db}")
-    loudness = integrated_loudness((c, 0.0) for c in clips)
+    loudness = integrated_loudness([(clip, 0.0)])
     if not math.isfinite(loudness):
-        return 0.0, [0.0 for _ in clips]
-    edition_gain = _quantise_nearest(target_lufs - loudness, step_db)
-    gains = [
-        min(edition_gain, _quantise_down(ceiling_dbtp - c.true_peak_db, CLIP_GAIN_STEP_DB))
-        for c in clips
-    ]
-    _warn_if_capped_below_target(clips, gains, edition_gain, target_lufs)
-    return edition_gain, gains
-
-
-def _warn_if_capped_below_target(
-    clips: Sequence[ClipLoudness], gains: list[float], edition_gain: float, target_lufs: float
-) -> None:
-    result = integrated_loudness(zip(clips, gains, strict=True))
-    if result < target_lufs - CAPPING_WARN_LU:
-        capped = sum(1 for g in gains if g < edition_gain)
-        log.warning(
-            "edition loudness %.1f LUFS is %.1f LU below target %.1f: %d clip(s) capped by "
-            "the true-peak ceiling",
-            result,
-            target_lufs - result,
-            target_lufs,
-            capped,
-        )
+        return 0.0  # silence: nothing to bring up
+    gain = _quantise_nearest(target_lufs - loudness, CLIP_GAIN_STEP_DB)
+    return min(gain, _quantise_down(ceiling_dbtp - clip.true_peak_db, CLIP_GAIN_STEP_DB))
 
 
 def apply_gain(samples: np.ndarray, gain_db: float) -> np.ndarray:
@@ -269,10 +284,11 @@ def limit_peaks(samples: np.ndarray, rate: int = DEFAULT_RATE, crest_db: float =
     average of the same width: every gain in the average is at most what the sample
     needs, so no sample exceeds the threshold, and the gain changes smoothly.
     """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    loudness = integrated_loudness([(measure_clip(samples, rate), 0.0)])
-    if not math.isfinite(loudness) or len(samples) == 0:
+    if len(samples) == 0:
+        return samples
+    powers = _block_powers(_k_weight(_as_float(samples), rate), rate)
+    loudness = integrated_loudness([(ClipLoudness(powers, SILENCE_DBTP), 0.0)])
+    if not math.isfinite(loudness):
         return samples
     threshold = 32768 * 10 ** ((loudness + crest_db) / 20)
     x = samples.astype(np.float64)
@@ -280,5 +296,25 @@ def limit_peaks(samples: np.ndarray, rate: int = DEFAULT_RATE, crest_db: float =
     if need.min() >= 1.0:
         return samples
     width = max(1, int(LIMITER_WINDOW_S * rate)) | 1
-    gain = uniform_filter1d(minimum_filter1d(need, width, mode="nearest"), width, mode="nearest")
+    gain = _running_mean(_running_min(need, width), width)
     return np.clip(np.rint(x * np.minimum(gain, need)), -32768, 32767).astype(np.int16)
+
+
+def _running_min(x: np.ndarray, width: int) -> np.ndarray:
+    """Minimum over a centred window of odd ``width``, edges extended (van Herk/Gil-Werman)."""
+    half = width // 2
+    padded = np.pad(x, (half, half), mode="edge")
+    blocks = -(-len(padded) // width)
+    grid = np.pad(padded, (0, blocks * width - len(padded)), constant_values=np.inf)
+    grid = grid.reshape(blocks, width)
+    prefix = np.minimum.accumulate(grid, axis=1).ravel()
+    suffix = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    # The window starting at i spans one block boundary: min(suffix[i], prefix[i + w - 1]).
+    return np.minimum(suffix[: len(x)], prefix[width - 1 : width - 1 + len(x)])
+
+
+def _running_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """Mean over a centred window of odd ``width``, edges extended."""
+    half = width // 2
+    sums = np.concatenate(([0.0], np.cumsum(np.pad(x, (half, half), mode="edge"))))
+    return (sums[width:] - sums[:-width]) / width

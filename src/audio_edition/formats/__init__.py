@@ -20,7 +20,18 @@ import importlib
 from types import ModuleType
 
 # In the order `audio-edition formats` lists them.
-_MODULES = ("m4b", "mp3")
+_MODULES = (
+    "m4b",
+    "mp3",
+    "vtt",
+    "srt",
+    "chapters_vtt",
+    "chapters_json",
+    "opus",
+    "epub",
+    "daisy",
+    "html",  # last: the page links every other format, so they must be staged before it
+)
 
 FORMATS: dict[str, ModuleType] = {}
 for _name in _MODULES:

@@ -1,0 +1,218 @@
+"""EPUB 3 with Media Overlays: the text, highlighted sentence by sentence as the audio plays.
+
+One XHTML document (an id on every sentence, heading and announcement), the navigation
+document (the headings, or the chapters), one SMIL overlay with a ``par`` per spoken element,
+and the built MP3: AAC would do too, but Opus fails in Apple Books, Play Books and Kobo,
+and the MP3 plays everywhere. The package carries the schema.org accessibility metadata.
+Checked with EPUBCheck (tests/test_formats_epub.py): no error, no warning.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+from . import readalong as ra
+from .readalong import esc
+
+NAME = "epub"
+SUFFIX = ".epub"
+FOR = "read-along e-book (EPUB 3 Media Overlays): Thorium, Apple Books, Kobo, Dolphin EasyReader"
+NEEDS = ("mp3",)
+VERSION = 1
+
+ACTIVE_CLASS = "-epub-media-overlay-active"
+TEXT, NAV, SMIL, CSS, AUDIO = "text.xhtml", "nav.xhtml", "text.smil", "style.css", "audio.mp3"
+
+CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+ <rootfiles>
+  <rootfile full-path="EPUB/package.opf" media-type="application/oebps-package+xml"/>
+ </rootfiles>
+</container>
+"""
+
+# The active class must be defined for reading systems to highlight with it. No fonts or
+# sizes are forced: readers (dyslexic readers above all) choose their own.
+STYLE = f""".{ACTIVE_CLASS} {{ background-color: #ffe066; color: #000; }}
+.announcement {{ font-style: italic; }}
+p {{ line-height: 1.5; }}
+"""
+
+
+def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
+    sections = ra.layout(manifest)
+    files = {
+        "META-INF/container.xml": CONTAINER,
+        "EPUB/package.opf": package(manifest, sections),
+        f"EPUB/{NAV}": nav(manifest, sections),
+        f"EPUB/{TEXT}": text(manifest, sections),
+        f"EPUB/{SMIL}": overlay(sections),
+        f"EPUB/{CSS}": STYLE,
+    }
+    with zipfile.ZipFile(dest, "w") as zf:
+        # The mimetype comes first and stored, so that a reader can sniff the file type.
+        _add(zf, "mimetype", b"application/epub+zip", zipfile.ZIP_STORED)
+        for name, content in files.items():
+            _add(zf, name, content.encode("utf-8"), zipfile.ZIP_DEFLATED)
+        _add_file(zf, f"EPUB/{AUDIO}", audio["mp3"])
+
+
+def _info(name: str, compression: int) -> zipfile.ZipInfo:
+    # A fixed date: the same edition gives the same bytes.
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
+    zf.writestr(_info(name, compression), data, compresslevel=9)
+
+
+def _add_file(zf: zipfile.ZipFile, name: str, path: Path) -> None:
+    # Stored: MP3 does not compress, and players can then read it straight from the zip.
+    with open(path, "rb") as src, zf.open(_info(name, zipfile.ZIP_STORED), "w") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _xhtml(manifest: dict, title: str, body: str, extra_head: str = "") -> str:
+    lang = esc(manifest["language"])
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" \
+lang="{lang}" xml:lang="{lang}">
+<head>
+<meta charset="UTF-8"/>
+<title>{esc(title)}</title>
+{extra_head}</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def text(manifest: dict, sections: list[ra.Section]) -> str:
+    head = f'<link rel="stylesheet" type="text/css" href="{CSS}"/>\n'
+    return _xhtml(manifest, manifest["title"], ra.body(sections), head)
+
+
+def nav(manifest: dict, sections: list[ra.Section]) -> str:
+    items = [(s.level, s.label, f"{TEXT}#{s.blocks[0].id}") for s in sections]
+    toc = f'<nav epub:type="toc" id="toc">\n<h1>Contents</h1>\n{_nested(items)}\n</nav>'
+    return _xhtml(manifest, "Contents", toc)
+
+
+def _nested(items: list[tuple[int, str, str]]) -> str:
+    """Nested <ol> lists for (level, label, href) items whose levels never skip."""
+    out, depth = [], 0
+    for level, label, href in items:
+        if level > depth:
+            out += ["<ol>\n<li>"] * (level - depth)
+        else:
+            out += ["</li>\n</ol>\n"] * (depth - level) + ["</li>\n<li>"]
+        out.append(f'<a href="{esc(href)}">{esc(label)}</a>')
+        depth = level
+    out += ["</li>\n</ol>"] * depth
+    return "".join(out)
+
+
+def overlay(sections: list[ra.Section]) -> str:
+    pars = "\n".join(
+        f'<par id="par-{p.id}"><text src="{TEXT}#{p.id}"/>'
+        f'<audio src="{AUDIO}" clipBegin="{ra.clock(p.clip_begin_ms)}" '
+        f'clipEnd="{ra.clock(p.clip_end_ms)}"/></par>'
+        for s in sections
+        for p in s.phrases
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<smil xmlns="http://www.w3.org/ns/SMIL" xmlns:epub="http://www.idpf.org/2007/ops" version="3.0">
+<body>
+{pars}
+</body>
+</smil>
+"""
+
+
+def _has_headings(sections: list[ra.Section]) -> bool:
+    return any(b.level and b.level > 1 for s in sections for b in s.blocks)
+
+
+def _summary(manifest: dict, sections: list[ra.Section]) -> str:
+    navigation = "its headings" if _has_headings(sections) else "its chapters"
+    return (
+        f"The full text of the article with a narration by {ra.narrator(manifest)}, "
+        "synchronised sentence by sentence: each sentence is highlighted as it is read. "
+        f"The table of contents lists {navigation}. No images, no hazards."
+    )
+
+
+def accessibility(manifest: dict, sections: list[ra.Section]) -> list[tuple[str, str]]:
+    features = [
+        "synchronizedAudioText",
+        "tableOfContents",
+        "readingOrder",
+        "displayTransformability",
+    ]
+    if _has_headings(sections):
+        features.append("structuralNavigation")
+    return [
+        ("schema:accessMode", "textual"),
+        ("schema:accessMode", "auditory"),
+        # The text alone, the audio alone (it reads every word), or both, each suffice.
+        ("schema:accessModeSufficient", "textual"),
+        ("schema:accessModeSufficient", "auditory"),
+        ("schema:accessModeSufficient", "textual,auditory"),
+        *(("schema:accessibilityFeature", f) for f in features),
+        ("schema:accessibilityHazard", "none"),
+        ("schema:accessibilitySummary", _summary(manifest, sections)),
+    ]
+
+
+def package(manifest: dict, sections: list[ra.Section]) -> str:
+    duration = ra.clock(manifest["duration_ms"])
+    dc = [
+        f'<dc:identifier id="uid">urn:uuid:{ra.identifier(manifest)}</dc:identifier>',
+        f"<dc:title>{esc(manifest['title'])}</dc:title>",
+        f'<dc:creator id="creator">{esc(ra.creator(manifest))}</dc:creator>',
+        f"<dc:language>{esc(manifest['language'])}</dc:language>",
+    ]
+    if manifest.get("publisher"):
+        dc.append(f"<dc:publisher>{esc(manifest['publisher'])}</dc:publisher>")
+    if ra.article_date(manifest):
+        dc.append(f"<dc:date>{ra.article_date(manifest)}</dc:date>")
+    dc += [
+        f'<dc:contributor id="narrator">{esc(ra.narrator(manifest))}</dc:contributor>',
+        '<meta refines="#narrator" property="role" scheme="marc:relators">nrt</meta>',
+    ]
+    metas = [
+        ("dcterms:modified", ra.modified(manifest)),
+        ("media:duration", duration),
+        ("media:narrator", ra.narrator(manifest)),
+        ("media:active-class", ACTIVE_CLASS),
+        *accessibility(manifest, sections),
+    ]
+    dc += [f'<meta property="{p}">{esc(v)}</meta>' for p, v in metas]
+    # The overlay plays the whole timeline (its clips tile it), so the durations agree.
+    dc.append(f'<meta property="media:duration" refines="#overlay">{duration}</meta>')
+    metadata = "\n".join(dc)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid" \
+xml:lang="{esc(manifest["language"])}">
+<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
+{metadata}
+</metadata>
+<manifest>
+<item id="nav" href="{NAV}" media-type="application/xhtml+xml" properties="nav"/>
+<item id="text" href="{TEXT}" media-type="application/xhtml+xml" media-overlay="overlay"/>
+<item id="overlay" href="{SMIL}" media-type="application/smil+xml"/>
+<item id="css" href="{CSS}" media-type="text/css"/>
+<item id="audio" href="{AUDIO}" media-type="audio/mpeg"/>
+</manifest>
+<spine>
+<itemref idref="text"/>
+</spine>
+</package>
+"""

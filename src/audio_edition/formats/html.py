@@ -1,0 +1,391 @@
+"""Web page: the article and its audio side by side, the sentence being read highlighted.
+
+``audio/<slug>.html`` is one self-contained file: the style sheet and script (package data
+in ``web/``) are inlined, so the page works opened from disk (``file://``) or from any
+static server, with no network access. It is written from the manifest alone: each
+sentence is a ``<span class="cue">`` carrying its start and end in milliseconds, and the
+script follows ``audio.currentTime`` through them. A Content-Security-Policy allows only
+the page's own script and style (by hash) and same-origin media, so even a mistake in
+escaping could not run injected script.
+
+``write_index`` keeps ``audio/index.html``: every edition in the folder with its title,
+duration and a link.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from html import escape
+from importlib import resources
+from pathlib import Path
+
+from ..files import atomic_write_bytes
+from ..manifest import read_manifest
+
+NAME = "html"
+SUFFIX = ".html"
+FOR = "web browsers: the article beside its audio, the sentence being read highlighted"
+NEEDS = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
+VERSION = 1
+
+INDEX = "index.html"
+GENERATOR = "audio-edition"
+RATES = ("0.75", "1", "1.25", "1.5", "1.75", "2", "2.5", "3")
+SHORTCUTS = (
+    ("K", "Play or pause"),
+    ("J", "Back 10 seconds"),
+    ("L", "Forward 10 seconds"),
+    ("P", "Previous paragraph (or the start of this one)"),
+    ("N", "Next paragraph"),
+    ("&lt; / &gt;", "Slower / faster"),
+)
+# Download link texts; a format not named here shows as its name in capitals.
+LABELS = {
+    "m4b": "M4B audiobook",
+    "mp3": "MP3",
+    "opus": "Opus",
+    "vtt": "Captions (WebVTT)",
+    "srt": "Captions (SRT)",
+    "chapters-vtt": "Chapters (WebVTT)",
+    "chapters-json": "Chapters (JSON)",
+    "epub": "EPUB read-along",
+    "daisy": "DAISY talking book",
+}
+# Browsers try <source> elements in order: Opus (smallest) where it was built, then MP3.
+SOURCE_TYPES = {"opus": "audio/ogg; codecs=opus", "mp3": "audio/mpeg"}
+
+
+# ---------------------------------------------------------------- the edition's page
+
+
+def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
+    files = built_files(manifest, audio, dest)
+    dest.write_bytes(page(manifest, files).encode("utf-8"))
+
+
+def built_files(manifest: dict, audio: dict[str, Path], dest: Path) -> dict[str, tuple[str, int]]:
+    """Each built format's final file name and size, in ``FORMATS`` order.
+
+    The builder hands over only the audio in NEEDS, so the others are found beside the
+    page: staged by this build (the same hidden naming as ``dest``; "html" is the last
+    format built), or in place from an earlier build whose outputs the builder keeps (same
+    timeline). Never a file the builder is about to delete as stale.
+    """
+    from . import FORMATS
+
+    slug = manifest["slug"]
+    kept = _kept_outputs(manifest, dest.parent)
+    files: dict[str, tuple[str, int]] = {}
+    for name, module in FORMATS.items():
+        final = f"{slug}{module.SUFFIX}"
+        candidates = [Path(audio[name])] if name in audio else []
+        candidates.append(dest.with_name(dest.name.replace(f"{slug}{SUFFIX}", final, 1)))
+        if name in kept:
+            candidates.append(dest.with_name(final))
+        found = next((p for p in candidates if p.is_file()), None)
+        if name != NAME and found is not None:
+            files[name] = (final, found.stat().st_size)
+    return files
+
+
+def _kept_outputs(manifest: dict, out_dir: Path) -> set[str]:
+    """Formats of the previous build that stay in place: same timeline (see Builder.commit)."""
+    from ..build import TIMELINE_KEYS
+
+    old = read_manifest(out_dir / f"{manifest['slug']}.json")
+    if not old or any(old.get(k) != manifest.get(k) for k in TIMELINE_KEYS):
+        return set()
+    return set(old.get("outputs", {}))
+
+
+def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
+    css, js = _asset("page.css"), _asset("page.js")
+    title = escape(manifest["title"])
+    lang = escape(manifest.get("language") or "en")
+    return "\n".join([
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_csp(css, js)}">',
+        f'<meta name="generator" content="{GENERATOR}">',
+        f'<meta name="description" content="Audio edition of {title}, with its text.">',
+        f"<title>{title} (audio edition)</title>",
+        '<link rel="icon" href="data:,">',  # no favicon request: the page uses no network
+        f"<style>{css}</style>",
+        "</head>",
+        "<body>",
+        '<a class="skip" href="#text">Skip to the text</a>',
+        _masthead(manifest, files, lang),
+        "<main>",
+        '<div class="side">',
+        _player(manifest, files),
+        _chapters(manifest),
+        _shortcuts(),
+        "</div>",
+        _article(manifest, lang),
+        "</main>",
+        _footer(manifest),
+        f"<script>{js}</script>",
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+@lru_cache
+def _asset(name: str) -> str:
+    return (resources.files(__package__) / "web" / name).read_text(encoding="utf-8")
+
+
+def _csp(css: str, js: str) -> str:
+    # Inline script and style are allowed by hash only, so nothing injected could run.
+    return "; ".join([
+        "default-src 'none'",
+        f"script-src '{_sha256(js)}'",
+        f"style-src '{_sha256(css)}'",
+        "media-src 'self'",
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ])
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def _masthead(manifest: dict, files: dict[str, tuple[str, int]], lang: str) -> str:
+    byline = [f"By {escape(manifest['author'])}"] if manifest.get("author") else []
+    byline += [escape(manifest[k]) for k in ("date", "publisher") if manifest.get(k)]
+    voice = manifest["voice"]
+    return "\n".join([
+        '<header class="masthead">',
+        '<p class="kind">Audio edition</p>',
+        f'<h1 lang="{lang}">{escape(manifest["title"])}</h1>',
+        f'<p class="byline">{" · ".join(byline)}</p>' if byline else "",
+        f'<p class="about">The audio version of this article, read by a synthetic voice '
+        f"({escape(voice.get('name') or voice['voice'])}), {_spoken_duration(manifest)}. "
+        "The sentence being read is highlighted; select any sentence or chapter to listen "
+        "from there.</p>",
+        _downloads(files),
+        "</header>",
+    ])
+
+
+def _downloads(files: dict[str, tuple[str, int]]) -> str:
+    items = "".join(
+        f'<li><a href="{escape(final)}" download>{LABELS.get(name, name.upper())}</a> '
+        f"({_size(size)})</li>"
+        for name, (final, size) in files.items()
+    )
+    return (
+        '<div class="downloads"><span id="downloads">Download:</span> '
+        f'<ul aria-labelledby="downloads">{items}</ul></div>'
+    )
+
+
+def _player(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
+    sources = "".join(
+        f'<source src="{escape(files[n][0])}" type="{t}">'
+        for n, t in SOURCE_TYPES.items()
+        if n in files
+    )
+    mp3 = escape(files["mp3"][0]) if "mp3" in files else ""
+    rates = "".join(
+        f'<option value="{r}"{" selected" if r == "1" else ""}>{r}×</option>' for r in RATES
+    )
+    return "\n".join([
+        '<section class="player" id="player" aria-labelledby="listen">',
+        '<h2 id="listen">Listen</h2>',
+        f'<audio id="audio" controls preload="metadata">{sources}'
+        f'<p>This browser cannot play the audio here: <a href="{mp3}">download the MP3</a>.</p>'
+        "</audio>",
+        '<div class="buttons" role="group" aria-label="Playback">',
+        '<button type="button" id="play" data-keys="k"><span class="label">Play</span></button>',
+        '<button type="button" id="back" data-keys="j">Back 10 s</button>',
+        '<button type="button" id="forward" data-keys="l">Forward 10 s</button>',
+        '<button type="button" id="prev" data-keys="p">Previous paragraph</button>',
+        '<button type="button" id="next" data-keys="n">Next paragraph</button>',
+        '<button type="button" id="show">Show the sentence being read</button>',
+        "</div>",
+        '<div class="settings">',
+        f'<span><label for="rate">Speed</label> <select id="rate">{rates}</select></span>',
+        '<label><input type="checkbox" id="keys" checked>Single-key shortcuts</label>',
+        "</div>",
+        '<p class="status" id="status" role="status"></p>',
+        "</section>",
+    ])
+
+
+def _chapters(manifest: dict) -> str:
+    items = "\n".join(
+        f'<li><button type="button" data-start="{c["start_ms"]}">'
+        f'<span>{escape(c["title"])}</span> <span class="time">{_clock(c["start_ms"])}</span>'
+        "</button></li>"
+        for c in manifest["chapters"]
+    )
+    return (
+        '<nav id="chapters" aria-label="Chapters">\n<h2>Chapters</h2>\n'
+        f"<ol>\n{items}\n</ol>\n</nav>"
+    )
+
+
+def _shortcuts() -> str:
+    rows = "".join(f"<dt><kbd>{k}</kbd></dt><dd>{what}</dd>" for k, what in SHORTCUTS)
+    return (
+        '<section aria-labelledby="shortcuts">\n<h2 id="shortcuts">Keyboard shortcuts</h2>\n'
+        f'<dl class="keys">{rows}</dl>\n'
+        "<p>Tab moves between the controls; Enter or Space uses them. The shortcuts work "
+        "anywhere but in the speed list, and can be turned off above.</p>\n</section>"
+    )
+
+
+def _article(manifest: dict, lang: str) -> str:
+    announcements = manifest.get("announcements") or {}
+    parts = [
+        f'<article id="text" lang="{lang}" aria-labelledby="text-title" tabindex="-1">',
+        '<h2 id="text-title" class="visually-hidden">The text</h2>',
+        _announcement("opening", announcements.get("opening")),
+        *(_paragraph(p) for p in manifest["paragraphs"]),
+        _announcement("closing", announcements.get("closing")),
+        "</article>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _announcement(kind: str, spoken: dict | None) -> str:
+    if not spoken:
+        return ""
+    label = f"{kind.capitalize()} announcement"
+    return (
+        f'<p class="announcement" data-para="{label}" data-start="{spoken["start_ms"]}">'
+        f"{_cue(kind, spoken['text'], spoken['start_ms'], spoken['end_ms'])}</p>"
+    )
+
+
+def _paragraph(para: dict) -> str:
+    label = f'Paragraph {para["index"]}'
+    lines = []
+    if para.get("heading"):
+        level = min(int(para.get("heading_level") or 1) + 1, 6)  # the page's h1 is the title
+        cue = _cue(f"{para['id']}h", para["heading"], para["heading_start_ms"],
+                   para["heading_end_ms"])
+        lines.append(f'<h{level} data-para="{label}" data-start="{para["start_ms"]}">'
+                     f"{cue}</h{level}>")
+    if para["sentences"]:
+        para_attrs = "" if lines else f' data-para="{label}" data-start="{para["start_ms"]}"'
+        cues = " ".join(_cue(s["id"], s["text"], s["start_ms"], s["end_ms"])
+                        for s in para["sentences"])
+        lines.append(f'<p id="{para["id"]}"{para_attrs}>{cues}</p>')
+    return "\n".join(lines)
+
+
+def _cue(cue_id: str, text: str, start_ms: int, end_ms: int) -> str:
+    return (
+        f'<span class="cue" id="{escape(cue_id)}" data-start="{start_ms}" data-end="{end_ms}">'
+        f"{escape(text)}</span>"
+    )
+
+
+def _footer(manifest: dict) -> str:
+    voice = manifest["voice"]
+    return (
+        "<footer>\n"
+        f"<p>Made with {GENERATOR} from {escape(manifest['source'])}; voice "
+        f"{escape(voice.get('name') or voice['voice'])} ({escape(str(voice.get('engine')))}), "
+        f"{voice.get('rate')} words a minute.</p>\n"
+        f'<p><a href="{INDEX}">All audio editions</a></p>\n</footer>'
+    )
+
+
+# ---------------------------------------------------------------- small formatting helpers
+
+
+def _clock(ms: int) -> str:
+    """7:05, or 1:02:03 past an hour."""
+    minutes, seconds = divmod(int(ms) // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+def _spoken_duration(manifest: dict) -> str:
+    minutes = max(1, round(manifest["duration_ms"] / 60_000))
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' * (hours != 1)}"] if hours else []
+    parts += [f"{minutes} minute{'s' * (minutes != 1)}"] if minutes or not hours else []
+    return " ".join(parts)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{max(1, round(size / 1000))} kB"
+
+
+# ---------------------------------------------------------------- the list of editions
+
+
+def write_index(out_dir: Path) -> None:
+    """Keep ``index.html`` listing every edition whose manifest is in ``out_dir``.
+
+    Written only when its bytes change (an unchanged rebuild touches nothing), and only
+    while some edition has a web page; an edition named "index" owns the name instead.
+    """
+    editions = _editions(out_dir)
+    path = out_dir / INDEX
+    if any(m["slug"] == "index" for m in editions):
+        return
+    if not any(NAME in m.get("outputs", {}) for m in editions):
+        if path.is_file() and f'content="{GENERATOR}"' in path.read_text(errors="replace"):
+            path.unlink()  # ours, and no page is left to list
+        return
+    data = index_page(editions).encode("utf-8")
+    if not path.is_file() or path.read_bytes() != data:
+        atomic_write_bytes(path, data)
+
+
+def _editions(out_dir: Path) -> list[dict]:
+    manifests = ((p, read_manifest(p)) for p in sorted(out_dir.glob("*.json")))
+    editions = [m for p, m in manifests if m and m.get("slug") == p.stem and m.get("outputs")]
+    return sorted(editions, key=lambda m: (str(m.get("title", "")).casefold(), m["slug"]))
+
+
+def index_page(editions: list[dict]) -> str:
+    css = _asset("page.css")
+    items = "\n".join(_index_entry(m) for m in editions)
+    return "\n".join([
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        f"style-src '{_sha256(css)}'; img-src data:; base-uri 'none'\">",
+        f'<meta name="generator" content="{GENERATOR}">',
+        "<title>Audio editions</title>",
+        '<link rel="icon" href="data:,">',
+        f"<style>{css}</style>",
+        "</head>",
+        "<body>",
+        '<header class="masthead"><h1>Audio editions</h1>'
+        f'<p class="about">{len(editions)} edition{"s" * (len(editions) != 1)}, '
+        "each read by a synthetic voice.</p></header>",
+        f'<main>\n<ul class="editions">\n{items}\n</ul>\n</main>',
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def _index_entry(manifest: dict) -> str:
+    outputs = manifest["outputs"]
+    # Link the web page, or else the first audio file built.
+    target = outputs.get(NAME) or next(iter(outputs.values()))
+    author = f" by {escape(manifest['author'])}" if manifest.get("author") else ""
+    lang = escape(manifest.get("language") or "en")
+    return (
+        f'<li><a href="{escape(target["path"])}" lang="{lang}">{escape(manifest["title"])}</a>'
+        f'{author} <span class="time">({_clock(manifest["duration_ms"])})</span></li>'
+    )

@@ -1,0 +1,238 @@
+"""What the read-along books (EPUB 3, DAISY 2.02) share, all from the manifest.
+
+- The text: the title, the announcements, the headings and the paragraphs, with an id on
+  every spoken element (``opening``, ``p3h`` for paragraph 3's heading, ``p3s2`` for its
+  second sentence, ``closing``).
+- The phrases: each spoken element with its audio clip. Clips tile the whole timeline (a
+  clip runs from its element's start to the next element's start; the first from 0, the
+  last to the end), because a player plays clip after clip: clips of speech alone would
+  drop every pause and run the sentences together.
+- The sections: where a reader can jump to. The title first, then the article's headings;
+  an article without headings is navigated by the edition's chapters (as in the M4B).
+  Heading levels are renumbered so that none is skipped: DAISY players reject a skip, and
+  a screen reader's heading list reads better without one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+from html import escape
+
+from ..files import hash_key
+
+
+@dataclass
+class Phrase:
+    """One spoken element and its clip (milliseconds of the edition's audio)."""
+
+    id: str
+    text: str
+    start_ms: int
+    end_ms: int
+    clip_begin_ms: int = 0
+    clip_end_ms: int = 0
+
+
+@dataclass
+class Block:
+    """A heading or paragraph of the text; ``phrases`` is empty for the unspoken title."""
+
+    tag: str  # "h1".."h6" | "p"
+    id: str
+    text: str
+    phrases: list[Phrase] = field(default_factory=list)
+    cls: str | None = None
+
+    @property
+    def level(self) -> int | None:
+        return int(self.tag[1]) if self.tag[0] == "h" else None
+
+
+@dataclass
+class Section:
+    """A navigation point and the blocks up to the next one."""
+
+    level: int
+    label: str
+    blocks: list[Block]
+
+    @property
+    def phrases(self) -> list[Phrase]:
+        return [p for b in self.blocks for p in b.phrases]
+
+
+def layout(manifest: dict) -> list[Section]:
+    """The article as sections of blocks, every phrase with its clip."""
+    blocks, entries = _blocks(manifest)
+    sections = _sections(blocks, entries)
+    _clip([p for s in sections for p in s.phrases], manifest["duration_ms"])
+    return sections
+
+
+def _blocks(manifest: dict) -> tuple[list[Block], list[tuple[int, int, str]]]:
+    """The blocks in reading order, and the headings' entries (block index, level, label)."""
+    paragraphs = manifest["paragraphs"]
+    first = paragraphs[0] if paragraphs else None
+    # A Markdown article whose title came from its first heading: that heading is the title.
+    titled = bool(first and first["heading"] and first["heading"].strip() == manifest["title"])
+    blocks = [] if titled else [Block("h1", "title", manifest["title"], cls="title")]
+    blocks += _announcement(manifest, "opening")
+    levels = _levels([p["heading_level"] or 2 for p in paragraphs[titled:] if p["heading"]])
+    entries: list[tuple[int, int, str]] = []
+    chapter_starts: dict[int, int] = {}
+    for para in paragraphs:
+        chapter_starts.setdefault(para["chapter"], len(blocks))
+        if para["heading"]:
+            title = titled and para is first
+            level = 1 if title else next(levels)
+            phrase = Phrase(
+                f"{para['id']}h", para["heading"], para["heading_start_ms"], para["heading_end_ms"]
+            )
+            if not title:
+                entries.append((len(blocks), level, para["heading"]))
+            blocks.append(
+                Block(f"h{level}", phrase.id, phrase.text, [phrase], "title" if title else None)
+            )
+        if para["sentences"]:
+            phrases = [
+                Phrase(s["id"], s["text"], s["start_ms"], s["end_ms"]) for s in para["sentences"]
+            ]
+            blocks.append(Block("p", para["id"], para["text"], phrases))
+    blocks += _announcement(manifest, "closing")
+    if not entries:  # no headings: navigate by the edition's chapters
+        entries = [
+            (chapter_starts[c["index"]], 2, c["title"])
+            for c in manifest["chapters"]
+            if c["paragraphs"]
+        ]
+    return blocks, [(0, 1, manifest["title"]), *entries]
+
+
+def _announcement(manifest: dict, kind: str) -> list[Block]:
+    a = manifest["announcements"].get(kind)
+    if not a:
+        return []
+    phrase = Phrase(kind, a["text"], a["start_ms"], a["end_ms"])
+    return [Block("p", kind, a["text"], [phrase], "announcement")]
+
+
+def _levels(levels: list[int]):
+    """Heading levels renumbered under the title (h1): nested as written, never skipping."""
+    stack: list[int] = []
+    for level in levels:
+        while stack and stack[-1] >= level:
+            stack.pop()
+        stack.append(level)
+        yield min(len(stack) + 1, 6)
+
+
+def _sections(blocks: list[Block], entries: list[tuple[int, int, str]]) -> list[Section]:
+    sections: list[Section] = []
+    bounds = [e[0] for e in entries[1:]] + [len(blocks)]
+    for (start, level, label), end in zip(entries, bounds, strict=True):
+        section = Section(level, label, blocks[start:end])
+        # A section with nothing spoken (the unspoken title straight before a heading)
+        # cannot be played: it takes the next section's blocks in, and that entry goes.
+        if sections and not sections[-1].phrases:
+            sections[-1].blocks += section.blocks
+        elif section.blocks or not sections:
+            sections.append(section)
+    return sections
+
+
+def _clip(phrases: list[Phrase], duration_ms: int) -> None:
+    for i, phrase in enumerate(phrases):
+        phrase.clip_begin_ms = 0 if i == 0 else phrase.start_ms
+        phrase.clip_end_ms = phrases[i + 1].start_ms if i + 1 < len(phrases) else duration_ms
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def body(sections: list[Section]) -> str:
+    """The text's XHTML body content: every spoken element with its id."""
+    return "\n".join(_block_html(b) for s in sections for b in s.blocks)
+
+
+def _block_html(block: Block) -> str:
+    cls = f' class="{block.cls}"' if block.cls else ""
+    if len(block.phrases) == 1 and block.phrases[0].id == block.id or not block.phrases:
+        inner = esc(block.text)  # the element is the phrase itself (or the unspoken title)
+    else:
+        inner = " ".join(f'<span id="{p.id}">{esc(p.text)}</span>' for p in block.phrases)
+    return f'<{block.tag} id="{block.id}"{cls}>{inner}</{block.tag}>'
+
+
+def esc(text: str) -> str:
+    """Text or attribute value for XML and HTML: &, <, >, " and ' escaped."""
+    return escape(text, quote=True)
+
+
+def clock(ms: int) -> str:
+    """H:MM:SS.mmm, the clock value EPUB and DAISY take (three decimals: some old DAISY
+    players fail on more)."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def identifier(manifest: dict) -> str:
+    """A stable UUID for the publication: the same article keeps it across rebuilds."""
+    name = f"audio-edition:{manifest['slug']}:{manifest['title']}:{manifest.get('author')}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def creator(manifest: dict) -> str:
+    return manifest.get("author") or manifest.get("publisher") or "Unknown"
+
+
+def article_date(manifest: dict) -> str | None:
+    """The article's date if it is a W3C date (YYYY, YYYY-MM or YYYY-MM-DD), else None."""
+    date = str(manifest.get("date") or "").strip()
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", date):
+        return None
+    try:
+        dt.date.fromisoformat((date + "-01-01")[:10])
+    except ValueError:
+        return None
+    return date
+
+
+def modified(manifest: dict) -> str:
+    """A deterministic modification time (CCYY-MM-DDThh:mm:ssZ).
+
+    No clock is read, so an unchanged edition gives the same bytes. The day is the
+    article's date (else 2000-01-01); the time of day comes from the content's hash, so
+    that a changed edition gets a different dcterms:modified, which reading systems use
+    to tell versions of a book apart.
+    """
+    day = dt.datetime.fromisoformat(((article_date(manifest) or "2000") + "-01-01")[:10])
+    seconds = int(content_key(manifest), 16) % 86_400
+    return (day + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def content_key(manifest: dict) -> str:
+    keys = (
+        "title",
+        "author",
+        "publisher",
+        "date",
+        "language",
+        "voice",
+        "announcements",
+        "chapters",
+        "paragraphs",
+        "duration_samples",
+    )
+    return hash_key({k: manifest.get(k) for k in keys})
+
+
+def narrator(manifest: dict) -> str:
+    voice = manifest["voice"]
+    return f"{voice['name']}, a synthetic voice ({voice['engine']})"

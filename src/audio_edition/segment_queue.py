@@ -1,0 +1,75 @@
+"""Encoding segments in background threads, several segments per ffmpeg run.
+
+Segments become ready one by one while the rest of the edition is still being spoken.
+Each thread takes whatever has queued up (up to ``BATCH``) and encodes it in one ffmpeg
+process: starting ffmpeg costs about 0.1 s, as much as encoding a short paragraph.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .encode import Codec, encode_segments
+
+BATCH = 12
+_STOP = None
+
+
+class SegmentQueue:
+    """``with SegmentQueue(jobs) as q: q.submit(render, codec, dest)``; waits on exit.
+
+    ``render()`` gives the segment's PCM; it runs in the worker thread. The first error
+    stops the queue and is raised on exit.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self._queue: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(jobs)]
+
+    def __enter__(self) -> SegmentQueue:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def submit(self, render: Callable[[], bytes], codec: Codec, dest: Path) -> None:
+        if self._error is None:
+            self._queue.put((render, codec, dest))
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self._error = self._error or value  # stop taking work; don't wait for a backlog
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for t in self._threads:
+            t.join()
+        if kind is None and self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not _STOP:
+            batch = [job]
+            while len(batch) < BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    self._queue.put(_STOP)  # leave it for the outer loop
+                    break
+                batch.append(more)
+            if self._error is None:
+                self._encode(batch)
+
+    def _encode(self, batch: list) -> None:
+        try:
+            by_codec: dict[str, list] = {}
+            for render, codec, dest in batch:
+                by_codec.setdefault(codec.name, []).append((codec, render, dest))
+            for jobs in by_codec.values():
+                encode_segments([(render, dest) for _, render, dest in jobs], jobs[0][0])
+        except BaseException as exc:  # raised again in the builder's thread
+            self._error = self._error or exc

@@ -1,0 +1,139 @@
+"""`make bench`: build speed and memory on the sample and on a generated long book.
+
+For each book it prints, measured in the same run:
+- the raw floor: eSpeak NG's own command line over the whole text, plus one ffmpeg encode
+  of that WAV with the builder's AAC settings;
+- the cold build of the M4B alone (`--format m4b`, empty cache), and its ratio to the floor;
+- the no-change rebuild, and the one-sentence-edit rebuild (and its ratio to the cold build);
+- peak memory: of the builder process, and of its whole process tree (workers, ffmpeg).
+
+Goals: cold <= 1.0x floor on 2 cores; edit <= 0.25x cold; no change < 0.5 s; peak memory
+< 200 MB for the long book and not growing with its length (compare the half book).
+Machines are noisy: these are figures to read, not limits to assert.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "text" / "gwadar-editorial.txt"
+CLI = [sys.executable, "-m", "audio_edition.cli"]
+
+
+def long_book(copies: int) -> str:
+    """The sample repeated, every sentence made unique so the cache cannot share clips."""
+    paragraphs = [p for p in SAMPLE.read_text(encoding="utf-8").splitlines() if p.strip()]
+    out = []
+    for k in range(1, copies + 1):
+        for p in paragraphs:
+            sentences = re.split(r"(?<=[.!?])\s+", p)
+            out.append(" ".join(f"In part {k}, {s[0].lower()}{s[1:]}" for s in sentences))
+    return "\n".join(out) + "\n"
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, AttributeError):
+            continue
+    return total
+
+
+def run(args: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Run a command; return (seconds, its own peak RSS, peak RSS of its whole tree)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            peak_tree = max(peak_tree, tree_rss(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"failed: {' '.join(args)}: {proc.stderr.read().decode()[-500:]}")
+    return seconds, usage.ru_maxrss * 1024, peak_tree
+
+
+def raw_floor(text_path: Path, work: Path) -> float:
+    from audio_edition.encode import AAC
+
+    wav = work / "floor.wav"
+    start = time.perf_counter()
+    subprocess.run(["espeak-ng", "-f", str(text_path), "-w", str(wav)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(wav), *AAC.encode_args(), str(work / "floor.m4a")],
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def bench(name: str, text: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="audio-edition-bench-") as tmp:
+        project = Path(tmp)
+        (project / "text").mkdir()
+        article = project / "text" / "book.txt"
+        article.write_text(text, encoding="utf-8")
+        floor = raw_floor(article, project)
+        build = [*CLI, "build", "--format", "m4b"]
+        cold, cold_rss, cold_tree = run(build, project)
+        run(build, project)  # settle the fast path once
+        nochange, _, _ = run(build, project)
+        edited = text.replace("daily wages", "daily pay", 1)
+        assert edited != text
+        article.write_text(edited, encoding="utf-8")
+        edit, edit_rss, edit_tree = run(build, project)
+        words = len(text.split())
+        return {
+            "name": name, "words": words, "floor": floor, "cold": cold, "nochange": nochange,
+            "edit": edit, "rss": max(cold_rss, edit_rss), "tree": max(cold_tree, edit_tree),
+        }
+
+
+def main() -> None:
+    if not shutil.which("espeak-ng") or not shutil.which("ffmpeg"):
+        raise SystemExit("bench needs espeak-ng and ffmpeg: run `make run` first")
+    copies = int(os.environ.get("BENCH_COPIES", "17"))
+    books = [
+        ("sample", SAMPLE.read_text(encoding="utf-8")),
+        (f"half book ({copies // 2} copies)", long_book(copies // 2)),
+        (f"long book ({copies} copies)", long_book(copies)),
+    ]
+    print(f"cores: {os.cpu_count()}")
+    header = (f"{'book':28} {'words':>6} {'floor s':>8} {'cold s':>7} {'cold/floor':>10} "
+              f"{'no-change s':>11} {'edit s':>7} {'edit/cold':>9} {'builder MB':>10} {'tree MB':>8}")
+    print(header)
+    for name, text in books:
+        r = bench(name, text)
+        print(f"{r['name']:28} {r['words']:>6} {r['floor']:>8.1f} {r['cold']:>7.1f} "
+              f"{r['cold'] / r['floor']:>10.2f} {r['nochange']:>11.2f} {r['edit']:>7.2f} "
+              f"{r['edit'] / r['cold']:>9.3f} {r['rss'] / 1e6:>10.0f} {r['tree'] / 1e6:>8.0f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
