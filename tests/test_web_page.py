@@ -158,7 +158,13 @@ def test_chapter_list_has_one_entry_per_chapter(sample, manifest):
     assert buttons.nth(0).get_attribute("aria-current") == "true"  # before playing: the first
 
 
-def test_activating_chapter_3_by_keyboard_plays_from_its_start(sample, manifest):
+@pytest.mark.parametrize("source", ["first", "mp3"])
+def test_activating_chapter_3_by_keyboard_plays_from_its_start(sample, manifest, source):
+    if source == "mp3":  # as in a browser without Opus (Safari before 18.4)
+        sample.js("document.querySelector('source[type^=\"audio/ogg\"]')?.remove()")
+        sample.js(f"{AUDIO}.load()")
+        sample.audio_ready()
+    assert sample.js(f"{AUDIO}.currentSrc").endswith("." + source if source == "mp3" else "")
     start = manifest["chapters"][3]["start_ms"] / 1000
     button = sample.page.locator("#chapters button").nth(3)
     button.focus()
@@ -195,7 +201,7 @@ def test_clicking_a_sentence_plays_from_it(sample, manifest):
 def test_scrolling_away_on_purpose_is_not_undone_and_show_brings_the_reading_back(
     sample, manifest
 ):
-    first, later = _sentence(manifest, 2, 1), _sentence(manifest, 9, 1)
+    first, later = _sentence(manifest, 5, 1), _sentence(manifest, 9, 1)
     _seek(sample, first["start_ms"] / 1000 + 0.5)
     sample.page.wait_for_timeout(200)
     sample.page.mouse.wheel(0, -20_000)  # the reader scrolls back up to the title
@@ -220,12 +226,13 @@ def test_keyboard_walk_reaches_every_control_with_visible_focus(sample):
     for _ in range(len(controls) + 40):  # the native audio controls take a few Tabs
         sample.page.keyboard.press("Tab")
         name, visible = sample.js(
-            "(e => [e.id || e.getAttribute('href') || e.textContent.trim(), e.tagName === 'AUDIO'"
-            " || (getComputedStyle(e).outlineStyle !== 'none'"
-            " && parseFloat(getComputedStyle(e).outlineWidth) >= 2)])(document.activeElement)"
+            "(e => e === document.body ? [null, true] : [e.id || e.getAttribute('href') ||"
+            " e.textContent.trim(), e.tagName === 'AUDIO' || (getComputedStyle(e).outlineStyle"
+            " !== 'none' && parseFloat(getComputedStyle(e).outlineWidth) >= 2)])"
+            "(document.activeElement)"
         )
-        if name in reached and name == controls[-1]:
-            break
+        if name is None:
+            break  # past the last control: focus left the page
         reached.append(name)
         if not visible:
             unfocused.append(name)
@@ -328,15 +335,16 @@ def test_served_over_http(open_page, sample_edition, manifest, ranges):
         opened.wait(f"!{AUDIO}.paused && !{AUDIO}.seeking")
         opened.page.wait_for_timeout(300)
         now = opened.js(f"{AUDIO}.currentTime")
+        assert opened.errors == []
         if ranges:
             assert start < now < start + 2
-            assert opened.errors == []
         else:
-            # Python's http.server ignores Range: Chromium cannot seek and plays from 0; the
-            # page says why instead of failing quietly.
-            assert now < 2
-            assert "cannot jump" in opened.page.locator("#status").inner_text()
-            assert opened.errors == []
+            # Python's http.server ignores Range. Seen with Chromium 156: an MP3 source is
+            # then not seekable (it plays from 0, and the page says why); an Ogg Opus one
+            # has no known duration but seeks by reading on.
+            status = opened.page.locator("#status").inner_text()
+            assert start < now < start + 2 or (now < 2 and "cannot jump" in status), (
+                opened.js(f"{AUDIO}.currentSrc"), now, status)
     finally:
         server.shutdown()
         server.server_close()

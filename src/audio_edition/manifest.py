@@ -39,21 +39,21 @@ def paragraph_title(number: int, paragraph: Paragraph) -> str:
 def plan_chapters(paragraphs: Sequence[Paragraph], has_opening: bool, has_closing: bool) -> list:
     """Group paragraph numbers (1-based) into chapters, within MAX_CHAPTERS in all.
 
-    One chapter per paragraph when they fit; else one per heading; else equal groups.
-    Never a silently truncated list.
+    One chapter per paragraph when they fit. Otherwise each heading's section is cut into
+    groups of at most ``size`` paragraphs, with the smallest size that fits: chapters still
+    start at every heading, and a listener can skip as finely as the limit allows. Never a
+    silently truncated list.
     """
     room = MAX_CHAPTERS - has_opening - has_closing
     numbers = list(range(1, len(paragraphs) + 1))
     if len(numbers) <= room:
         return [[n] for n in numbers]
-    starts = [n for n in numbers if paragraphs[n - 1].heading] or [1]
-    if starts[0] != 1:
-        starts.insert(0, 1)
-    if len(starts) <= room:
-        bounds = starts + [len(numbers) + 1]
-        return [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
-    size = -(-len(numbers) // room)
-    return [numbers[i : i + size] for i in range(0, len(numbers), size)]
+    starts = sorted({1, *(n for n in numbers if paragraphs[n - 1].heading)})
+    sections = [numbers[a - 1 : b - 1] for a, b in zip(starts, [*starts[1:], len(numbers) + 1])]
+    size = 1
+    while sum(-(-len(sec) // size) for sec in sections) > room:
+        size += 1
+    return [sec[i : i + size] for sec in sections for i in range(0, len(sec), size)]
 
 
 def chapter_title(group: list[int], paragraphs: Sequence[Paragraph]) -> str:

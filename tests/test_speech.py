@@ -1,0 +1,105 @@
+"""The speech worker pool with the real engine: verified clips, and faults survived."""
+
+from __future__ import annotations
+
+import os
+import signal
+import wave
+from pathlib import Path
+
+import pytest
+
+from audio_edition.errors import SynthesisError, UsageError
+from audio_edition.speech import (
+    Pyttsx3Engine,
+    Utterance,
+    VoiceSettings,
+    resolve_voice,
+    verify_clip,
+)
+
+from .conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+VOICE = VoiceSettings(voice="gmw/en-us")
+
+
+def _jobs(tmp_path: Path, texts: list[str]) -> list[tuple[Utterance, Path]]:
+    return [(Utterance(t, VOICE, f"test.txt: sentence {i}"), tmp_path / f"{i}.wav")
+            for i, t in enumerate(texts, start=1)]
+
+
+def _seconds(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def test_every_sentence_comes_back_as_its_own_verified_clip(tmp_path):
+    texts = ["Short.", "A somewhat longer sentence, with a clause or two in it.", "Medium length here."]
+    done = dict((u.text, p) for u, p in Pyttsx3Engine().synthesize(_jobs(tmp_path, texts), jobs=2))
+    assert set(done) == set(texts)
+    for text, path in done.items():
+        assert verify_clip(path, text, VOICE.rate) is None
+    # Not swapped: the longest text has the longest clip.
+    assert _seconds(done[texts[1]]) > _seconds(done[texts[2]]) > _seconds(done[texts[0]])
+
+
+def test_a_call_that_crashes_the_driver_is_retried_then_named(tmp_path):
+    # A call of some 13,500 characters or more segfaults pyttsx3's espeak driver
+    # (measured here: 14,000 characters of the sample survive, 20,000 crash).
+    sample = (Path(__file__).parent.parent / "text" / "gwadar-editorial.txt").read_text()
+    huge = (sample.replace("\n", " ") * 4)[:30_000]
+    with pytest.raises(SynthesisError) as err:
+        list(Pyttsx3Engine().synthesize(_jobs(tmp_path, [huge]), jobs=1))
+    assert "test.txt: sentence 1" in str(err.value)
+    assert "3 times" in str(err.value)
+
+
+def test_a_hung_engine_is_killed_and_the_error_names_the_sentence(tmp_path):
+    engine = Pyttsx3Engine(timeout_base=0.0, timeout_per_char=0.0)
+    with pytest.raises(SynthesisError) as err:
+        list(engine.synthesize(_jobs(tmp_path, ["Nobody waits this long."]), jobs=1))
+    assert "test.txt: sentence 1" in str(err.value) and "hung" in str(err.value)
+
+
+def _worker_pids() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            if b"audio_edition.speech_worker" in cmd and int(
+                (proc / "stat").read_text().split()[3]
+            ) == os.getpid():
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def test_a_worker_killed_mid_build_is_replaced_and_nothing_is_lost(tmp_path):
+    texts = [f"Sentence number {n} of the article, spoken in full." for n in range(1, 13)]
+    done = []
+    for utterance, path in Pyttsx3Engine().synthesize(_jobs(tmp_path, texts), jobs=2):
+        done.append(utterance.text)
+        if len(done) == 2:
+            os.kill(_worker_pids()[0], signal.SIGKILL)
+    assert sorted(done) == sorted(texts)
+
+
+def test_voices_are_listed_and_an_unknown_voice_names_close_matches():
+    engine = Pyttsx3Engine()
+    ids = {v.id for v in engine.voices()}
+    assert {"gmw/en-us", "gmw/en"} <= ids
+    assert resolve_voice(engine, None, "en") == "gmw/en-us"
+    assert resolve_voice(engine, "English (Great Britain)", "en") == "gmw/en"
+    with pytest.raises(UsageError, match="en-us"):
+        resolve_voice(engine, "gmw/en-usa", "en")
+
+
+def test_voices_command_filters_by_language(tmp_path):
+    result = run_cli("voices", "--language", "en", cwd=tmp_path)
+    assert result.returncode == 0
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith("gmw/en-us ") for line in lines)
+    assert all("en" in line.split()[-1] for line in lines)
