@@ -86,7 +86,16 @@ def raw_floor(text_path: Path, work: Path) -> float:
     start = time.perf_counter()
     subprocess.run(["espeak-ng", "-f", str(text_path), "-w", str(wav)], check=True)
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(wav), *AAC.encode_args(), str(work / "floor.m4a")],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            *AAC.encode_args(),
+            str(work / "floor.m4a"),
+        ],
         check=True,
     )
     return time.perf_counter() - start
@@ -109,8 +118,14 @@ def bench(name: str, text: str) -> dict:
         edit, edit_rss, edit_tree = run(build, project)
         words = len(text.split())
         return {
-            "name": name, "words": words, "floor": floor, "cold": cold, "nochange": nochange,
-            "edit": edit, "rss": max(cold_rss, edit_rss), "tree": max(cold_tree, edit_tree),
+            "name": name,
+            "words": words,
+            "floor": floor,
+            "cold": cold,
+            "nochange": nochange,
+            "edit": edit,
+            "rss": max(cold_rss, edit_rss),
+            "tree": max(cold_tree, edit_tree),
         }
 
 
@@ -124,15 +139,19 @@ def main() -> None:
         (f"long book ({copies} copies)", long_book(copies)),
     ]
     print(f"cores: {os.cpu_count()}")
-    header = (f"{'book':28} {'words':>6} {'floor s':>8} {'cold s':>7} {'cold/floor':>10} "
-              f"{'no-change s':>11} {'edit s':>7} {'edit/cold':>9} {'builder MB':>10} {'tree MB':>8}")
+    header = (
+        f"{'book':28} {'words':>6} {'floor s':>8} {'cold s':>7} {'cold/floor':>10} "
+        f"{'no-change s':>11} {'edit s':>7} {'edit/cold':>9} {'builder MB':>10} {'tree MB':>8}"
+    )
     print(header)
     for name, text in books:
         r = bench(name, text)
-        print(f"{r['name']:28} {r['words']:>6} {r['floor']:>8.1f} {r['cold']:>7.1f} "
-              f"{r['cold'] / r['floor']:>10.2f} {r['nochange']:>11.2f} {r['edit']:>7.2f} "
-              f"{r['edit'] / r['cold']:>9.3f} {r['rss'] / 1e6:>10.0f} {r['tree'] / 1e6:>8.0f}",
-              flush=True)
+        print(
+            f"{r['name']:28} {r['words']:>6} {r['floor']:>8.1f} {r['cold']:>7.1f} "
+            f"{r['cold'] / r['floor']:>10.2f} {r['nochange']:>11.2f} {r['edit']:>7.2f} "
+            f"{r['edit'] / r['cold']:>9.3f} {r['rss'] / 1e6:>10.0f} {r['tree'] / 1e6:>8.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -130,8 +130,12 @@ def test_a_killed_build_leaves_earlier_outputs_and_the_next_build_reuses_its_cli
     before = _snapshot(built)
     article = built / "text" / "gwadar-editorial.txt"
     article.write_text(article.read_text().replace(".", " indeed."), encoding="utf-8")
-    proc = subprocess.Popen([*CLI, "build", "--format", "mp3", "--jobs", "1"], cwd=built,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "build", "--format", "mp3", "--jobs", "1"],
+        cwd=built,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     clips = built / ".audio-edition" / "cache" / "clips"
     made = lambda: len(list(clips.rglob("*.json")))  # noqa: E731
     start = made()
@@ -154,8 +158,13 @@ def test_a_second_build_waits_for_the_first(built):
     lock = built / ".audio-edition" / "build.lock"
     with open(lock, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        proc = subprocess.Popen([*CLI, "build", "--format", "mp3", "--json"], cwd=built,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [*CLI, "build", "--format", "mp3", "--json"],
+            cwd=built,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(3)
         assert proc.poll() is None  # still waiting
         fcntl.flock(fh, fcntl.LOCK_UN)

@@ -37,7 +37,7 @@ def test_times_run_forward_and_sentences_sit_inside_their_paragraph(manifest):
         assert previous_end < p["start_ms"] < p["end_ms"] <= manifest["duration_ms"]
         assert p["sentences"][0]["start_ms"] == p["start_ms"]
         assert p["sentences"][-1]["end_ms"] == p["end_ms"]
-        for a, b in zip(p["sentences"], p["sentences"][1:]):
+        for a, b in zip(p["sentences"], p["sentences"][1:], strict=False):
             assert a["start_ms"] < a["end_ms"] < b["start_ms"]  # a pause between sentences
         previous_end = p["end_ms"]
 
@@ -106,9 +106,21 @@ def test_mp3_is_constant_bit_rate_mono(sample_edition):
     stream = ffprobe(sample_edition / "gwadar-editorial.mp3")["streams"][0]
     assert stream["channels"] == 1
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=size",
-         "-of", "csv=p=0", str(sample_edition / "gwadar-editorial.mp3")],
-        capture_output=True, text=True, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "packet=size",
+            "-of",
+            "csv=p=0",
+            str(sample_edition / "gwadar-editorial.mp3"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     # CBR: every frame is the same size, give or take the one padding byte.
     assert max(map(int, out)) - min(map(int, out)) <= 1
@@ -117,9 +129,20 @@ def test_mp3_is_constant_bit_rate_mono(sample_edition):
 @pytest.mark.parametrize("suffix", [".m4b", ".mp3"])
 def test_loudness_is_on_target_and_peaks_stay_below_the_ceiling(sample_edition, suffix):
     err = subprocess.run(
-        ["ffmpeg", "-nostats", "-i", str(sample_edition / f"gwadar-editorial{suffix}"),
-         "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        [
+            "ffmpeg",
+            "-nostats",
+            "-i",
+            str(sample_edition / f"gwadar-editorial{suffix}"),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stderr
     summary = err[err.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))

@@ -499,7 +499,9 @@ def test_a_batch_of_segments_encodes_exactly_as_one_at_a_time(tmp_path: Path, co
     pcms = [(rng.standard_normal(22050 * n) * 3000).astype("<i2").tobytes() for n in (1, 3, 2)]
     for i, pcm in enumerate(pcms):
         encode.encode_segment(pcm, codec, tmp_path / f"one{i}.{codec.segment_ext}")
-    batch = [(lambda p=p: p, tmp_path / "b" / f"{i}.{codec.segment_ext}") for i, p in enumerate(pcms)]
+    batch = [
+        (lambda p=p: p, tmp_path / "b" / f"{i}.{codec.segment_ext}") for i, p in enumerate(pcms)
+    ]
     encode.encode_segments(batch, codec)
     for i in range(len(pcms)):
         one = (tmp_path / f"one{i}.{codec.segment_ext}").read_bytes()

@@ -92,7 +92,10 @@ def test_front_matter_reaches_the_tags_and_the_voice(edition):
     assert str(tags["TIT2"]) == "Harbour Lights"
     assert str(tags["TPE1"]) == "Ada Reporter"
     assert manifest["voice"]["rate"] == 200
-    assert "By Ada Reporter. Published by Example Daily." in manifest["announcements"]["opening"]["text"]
+    assert (
+        "By Ada Reporter. Published by Example Daily."
+        in manifest["announcements"]["opening"]["text"]
+    )
     info = ffprobe(root / "audio" / "harbour-lights.mp3")
     assert [c["tags"]["title"] for c in info["chapters"]] == [
         c["title"] for c in manifest["chapters"]
@@ -104,7 +107,9 @@ def _paragraphs(n: int, heading_every: int | None = None) -> list[Paragraph]:
         Paragraph(
             heading=f"Part {i}" if heading_every and i % heading_every == 0 else None,
             heading_level=2 if heading_every and i % heading_every == 0 else None,
-            text=f"Paragraph {i}.", sentences=(f"Paragraph {i}.",), line=i + 1,
+            text=f"Paragraph {i}.",
+            sentences=(f"Paragraph {i}.",),
+            line=i + 1,
         )
         for i in range(n)
     ]

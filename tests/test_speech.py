@@ -26,8 +26,10 @@ VOICE = VoiceSettings(voice="gmw/en-us")
 
 
 def _jobs(tmp_path: Path, texts: list[str]) -> list[tuple[Utterance, Path]]:
-    return [(Utterance(t, VOICE, f"test.txt: sentence {i}"), tmp_path / f"{i}.wav")
-            for i, t in enumerate(texts, start=1)]
+    return [
+        (Utterance(t, VOICE, f"test.txt: sentence {i}"), tmp_path / f"{i}.wav")
+        for i, t in enumerate(texts, start=1)
+    ]
 
 
 def _seconds(path: Path) -> float:
@@ -36,7 +38,11 @@ def _seconds(path: Path) -> float:
 
 
 def test_every_sentence_comes_back_as_its_own_verified_clip(tmp_path):
-    texts = ["Short.", "A somewhat longer sentence, with a clause or two in it.", "Medium length here."]
+    texts = [
+        "Short.",
+        "A somewhat longer sentence, with a clause or two in it.",
+        "Medium length here.",
+    ]
     done = dict((u.text, p) for u, p in Pyttsx3Engine().synthesize(_jobs(tmp_path, texts), jobs=2))
     assert set(done) == set(texts)
     for text, path in done.items():
@@ -68,9 +74,10 @@ def _worker_pids() -> list[int]:
     for proc in Path("/proc").iterdir():
         try:
             cmd = (proc / "cmdline").read_bytes()
-            if b"audio_edition.speech_worker" in cmd and int(
-                (proc / "stat").read_text().split()[3]
-            ) == os.getpid():
+            if (
+                b"audio_edition.speech_worker" in cmd
+                and int((proc / "stat").read_text().split()[3]) == os.getpid()
+            ):
                 pids.append(int(proc.name))
         except (OSError, ValueError):
             continue
@@ -80,7 +87,7 @@ def _worker_pids() -> list[int]:
 def test_a_worker_killed_mid_build_is_replaced_and_nothing_is_lost(tmp_path):
     texts = [f"Sentence number {n} of the article, spoken in full." for n in range(1, 13)]
     done = []
-    for utterance, path in Pyttsx3Engine().synthesize(_jobs(tmp_path, texts), jobs=2):
+    for utterance, _ in Pyttsx3Engine().synthesize(_jobs(tmp_path, texts), jobs=2):
         done.append(utterance.text)
         if len(done) == 2:
             os.kill(_worker_pids()[0], signal.SIGKILL)

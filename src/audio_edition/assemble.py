@@ -67,7 +67,13 @@ class Segment:
         parts = [p if isinstance(p, int) else [p.clip.key, p.gain_db] for p in self.parts]
         pre, post = pads(self.content_samples(), self.lead, self.length, codec)
         return hash_key(
-            {"encoder": encoder, "args": codec.encode_args(), "pre": pre, "post": post, "parts": parts}
+            {
+                "encoder": encoder,
+                "args": codec.encode_args(),
+                "pre": pre,
+                "post": post,
+                "parts": parts,
+            }
         )
 
 

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -49,8 +48,19 @@ if TYPE_CHECKING:
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 STAGING = ".staging"
-TIMELINE_KEYS = ("title", "author", "publisher", "date", "language", "voice", "loudness",
-                 "announcements", "chapters", "paragraphs", "duration_samples")
+TIMELINE_KEYS = (
+    "title",
+    "author",
+    "publisher",
+    "date",
+    "language",
+    "voice",
+    "loudness",
+    "announcements",
+    "chapters",
+    "paragraphs",
+    "duration_samples",
+)
 
 
 @dataclass
@@ -223,8 +233,18 @@ class Builder:
         payload = {
             "version": __version__,
             "source": hashlib.sha256(raw).hexdigest(),
-            "settings": [s.voice, s.rate, s.volume, s.pitch, asdict(s.pauses), s.opening,
-                         s.closing, s.loudness_lufs, s.true_peak_dbtp, _file_hash(s.cover)],
+            "settings": [
+                s.voice,
+                s.rate,
+                s.volume,
+                s.pitch,
+                asdict(s.pauses),
+                s.opening,
+                s.closing,
+                s.loudness_lufs,
+                s.true_peak_dbtp,
+                _file_hash(s.cover),
+            ],
             "engine": self.engine.identity(),
             "ffmpeg": ffmpeg_identity(),
         }
@@ -236,8 +256,14 @@ class Builder:
         segments: list[tuple[str, int | None]] = []
         name = article.path.name
         if self.settings.opening:
-            items.append(Item("announcement", self._announce(self.settings.opening, article), 0,
-                              f"{name}: opening announcement"))
+            items.append(
+                Item(
+                    "announcement",
+                    self._announce(self.settings.opening, article),
+                    0,
+                    f"{name}: opening announcement",
+                )
+            )
             segments.append(("opening", None))
         for number, para in enumerate(article.paragraphs, start=1):
             seg = len(segments)
@@ -245,11 +271,19 @@ class Builder:
             where = f"{name}: paragraph {number} (line {para.line})"
             if para.heading:
                 items.append(Item("heading", para.heading, seg, f"{where}, heading"))
-            items += [Item("sentence", t, seg, f"{where}, sentence {i}")
-                      for i, t in enumerate(para.sentences, start=1)]
+            items += [
+                Item("sentence", t, seg, f"{where}, sentence {i}")
+                for i, t in enumerate(para.sentences, start=1)
+            ]
         if self.settings.closing:
-            items.append(Item("announcement", self._announce(self.settings.closing, article),
-                              len(segments), f"{name}: closing announcement"))
+            items.append(
+                Item(
+                    "announcement",
+                    self._announce(self.settings.closing, article),
+                    len(segments),
+                    f"{name}: closing announcement",
+                )
+            )
             segments.append(("closing", None))
         return items, segments
 
@@ -257,17 +291,27 @@ class Builder:
         byline = f"By {article.author}. " if article.author else ""
         if article.publisher:
             byline += f"Published by {article.publisher}. "
-        return template.format(title=article.title, byline=byline, author=article.author or "",
-                               publisher=article.publisher or "", date=article.date or "")
+        return template.format(
+            title=article.title,
+            byline=byline,
+            author=article.author or "",
+            publisher=article.publisher or "",
+            date=article.date or "",
+        )
 
     # -- synthesis
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
         engine_id, vdict = self.engine.identity(), asdict(voice)
         return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
 
-    def clips(self, items: Sequence[Item], keys: list[str], voice: VoiceSettings, article: str,
-              ready: Callable[[str, ClipInfo], None] = lambda key, info: None,
-              ) -> tuple[list[ClipInfo], int]:
+    def clips(
+        self,
+        items: Sequence[Item],
+        keys: list[str],
+        voice: VoiceSettings,
+        article: str,
+        ready: Callable[[str, ClipInfo], None] = lambda key, info: None,
+    ) -> tuple[list[ClipInfo], int]:
         """The clip for each item, synthesising the missing ones; and how many were made.
 
         ``ready`` hears of every clip as soon as it is available (cached ones first), so
@@ -281,11 +325,13 @@ class Builder:
         if missing:
             first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
             scratch = self.cache.scratch_dir()
-            jobs = [(Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
-                    for k in missing]
+            jobs = [
+                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
+                for k in missing
+            ]
             self.progress.start(article, len(jobs))
             try:
-                for utterance, path in self.engine.synthesize(jobs, self.settings.jobs):
+                for _, path in self.engine.synthesize(jobs, self.settings.jobs):
                     key = path.stem
                     infos[key] = self.cache.add_clip(key, path)
                     ready(key, infos[key])
@@ -321,21 +367,30 @@ class Builder:
         changed = self.commit(slug, manifest, old, outputs)
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
-    def segment(self, where: tuple[str, int | None], members: list[tuple[Item, ClipInfo]]) -> Segment:
+    def segment(
+        self, where: tuple[str, int | None], members: list[tuple[Item, ClipInfo]]
+    ) -> Segment:
         """A segment from its clips: each clip normalised on its own, pauses between."""
         from .assemble import Spoken, make_segment, segment_parts
         from .loudness import clip_gain
 
         # Half a dB under the ceiling: lossy encoding overshoots peaks a little.
         ceiling = self.settings.true_peak_dbtp - 0.5
-        spoken = [Spoken(item.role, item.text, clip,
-                         clip_gain(clip.loudness, self.settings.loudness_lufs, ceiling))
-                  for item, clip in members]
+        spoken = [
+            Spoken(
+                item.role,
+                item.text,
+                clip,
+                clip_gain(clip.loudness, self.settings.loudness_lufs, ceiling),
+            )
+            for item, clip in members
+        ]
         return make_segment(*where, segment_parts(spoken, self.settings.pauses))
 
     @contextmanager
-    def encoder(self, items: list[Item], keys: list[str], layout: list,
-                formats: list[str]) -> Iterator[Callable[[str, ClipInfo], None]]:
+    def encoder(
+        self, items: list[Item], keys: list[str], layout: list, formats: list[str]
+    ) -> Iterator[Callable[[str, ClipInfo], None]]:
         """Encode each segment in the background as soon as all its clips are available.
 
         Yields the ``ready(key, info)`` callback that ``clips()`` calls for every clip.
@@ -365,8 +420,9 @@ class Builder:
                     for codec in codecs:
                         dest = self.segment_file(seg, codec)
                         if not dest.exists():
-                            queue.submit(lambda s=seg, c=codec: render_segment(s, c, self.cache),
-                                         codec, dest)
+                            queue.submit(
+                                lambda s=seg, c=codec: render_segment(s, c, self.cache), codec, dest
+                            )
 
             yield ready
 
@@ -388,14 +444,21 @@ class Builder:
             members[item.segment].append((item, clip))
         segments = [self.segment(layout[i], members[i]) for i in range(len(layout))]
         predicted = integrated_loudness(
-            (p.clip.loudness, p.gain_db) for seg in segments for p in seg.parts
+            (p.clip.loudness, p.gain_db)
+            for seg in segments
+            for p in seg.parts
             if not isinstance(p, int)
         )
-        voice_info = {**asdict(voice), "engine": self.engine.identity(),
-                      "name": _voice_name(self.engine, voice.voice)}
-        loudness = {"target_lufs": self.settings.loudness_lufs,
-                    "predicted_lufs": round(predicted, 2),
-                    "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp}
+        voice_info = {
+            **asdict(voice),
+            "engine": self.engine.identity(),
+            "name": _voice_name(self.engine, voice.voice),
+        }
+        loudness = {
+            "target_lufs": self.settings.loudness_lufs,
+            "predicted_lufs": round(predicted, 2),
+            "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp,
+        }
         source = _display_path(path, self.project)
         return build_manifest(article, segments, voice_info, loudness, source), segments
 
@@ -407,8 +470,11 @@ class Builder:
         article = read_article(path)
         items, _ = self.items(article)
         keys = self.clip_keys(items, self.voice_for(article))
-        todo = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))
-                if self.cache.clip_info(k) is None}
+        todo = {
+            k: i
+            for k, i in reversed(list(zip(keys, items, strict=True)))
+            if self.cache.clip_info(k) is None
+        }
         return sorted(todo.values(), key=items.index), len(items)
 
     def clean(self, paths: Sequence[Path]) -> tuple[int, int]:
@@ -427,13 +493,22 @@ class Builder:
             infos = [self.cache.clip_info(k) for k in keys]
             if all(infos):
                 _, laid = self.lay_out(article, items, layout, infos, voice, path)
-                segments.update(self.segment_file(seg, codec).stem
-                                for seg in laid for codec in self.codecs(list(FORMATS)))
+                segments.update(
+                    self.segment_file(seg, codec).stem
+                    for seg in laid
+                    for codec in self.codecs(list(FORMATS))
+                )
         return self.cache.clean(clips, segments)
 
     # -- formats
-    def write_formats(self, manifest: dict, segments: list[Segment], old: dict | None,
-                      formats: list[str], slug: str) -> dict:
+    def write_formats(
+        self,
+        manifest: dict,
+        segments: list[Segment],
+        old: dict | None,
+        formats: list[str],
+        slug: str,
+    ) -> dict:
         """Stage every format whose content changed; keep the others as they are."""
         from .formats import FORMATS, is_audio, with_needs
 
@@ -444,10 +519,15 @@ class Builder:
             final = self.out / f"{slug}{module.SUFFIX}"
             if is_audio(name):
                 paths = self.encode(segments, module.CODEC)
-                inputs = {"segments": [p.stem for p in paths], "cover": _file_hash(self.settings.cover)}
+                inputs = {
+                    "segments": [p.stem for p in paths],
+                    "cover": _file_hash(self.settings.cover),
+                }
             else:
-                inputs = {"needs": {n: outputs[n]["fingerprint"] for n in module.NEEDS},
-                          "version": module.VERSION}
+                inputs = {
+                    "needs": {n: outputs[n]["fingerprint"] for n in module.NEEDS},
+                    "version": module.VERSION,
+                }
             fingerprint = hash_key({**inputs, "manifest": _timeline(manifest)})
             prev = previous.get(name)
             unchanged = prev and prev.get("fingerprint") == fingerprint and _intact(final, prev)
@@ -460,8 +540,12 @@ class Builder:
             else:
                 audio = {n: self._current(outputs[n]) for n in module.NEEDS}
                 module.write(manifest, audio, staged)
-            outputs[name] = {"path": final.name, "bytes": staged.stat().st_size,
-                             "fingerprint": fingerprint, "staged": True}
+            outputs[name] = {
+                "path": final.name,
+                "bytes": staged.stat().st_size,
+                "fingerprint": fingerprint,
+                "staged": True,
+            }
         return outputs
 
     def _current(self, info: dict) -> Path:
@@ -563,8 +647,9 @@ def _display_path(path: Path, project: Path) -> str:
         return str(path)
 
 
-def _result(path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int,
-            changed: bool) -> EditionResult:
+def _result(
+    path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int, changed: bool
+) -> EditionResult:
     count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
     count += sum(1 for a in manifest["announcements"].values() if a)
     return EditionResult(

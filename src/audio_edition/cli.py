@@ -47,7 +47,9 @@ class Bar(Progress):
 
 def _duration(ms: int) -> str:
     s = round(ms / 1000)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,7 +146,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_voices(args: argparse.Namespace) -> int:
     for v in Pyttsx3Engine().voices():
         if args.language and not any(
-            lang.lower() == args.language.lower() or lang.lower().startswith(args.language.lower() + "-")
+            lang.lower() == args.language.lower()
+            or lang.lower().startswith(args.language.lower() + "-")
             for lang in v.languages
         ):
             continue
@@ -166,8 +169,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "status": cmd_status, "voices": cmd_voices,
-            "formats": cmd_formats, "clean": cmd_clean}
+COMMANDS = {
+    "build": cmd_build,
+    "status": cmd_status,
+    "voices": cmd_voices,
+    "formats": cmd_formats,
+    "clean": cmd_clean,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,9 +15,7 @@ from .errors import UsageError
 
 CONFIG_FILE = "audio-edition.toml"
 
-DEFAULT_OPENING = (
-    "{title}. {byline}This is an audio edition, read by a synthetic voice."
-)
+DEFAULT_OPENING = "{title}. {byline}This is an audio edition, read by a synthetic voice."
 DEFAULT_CLOSING = "End of {title}. This audio edition was read by a synthetic voice."
 
 

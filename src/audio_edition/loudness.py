@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import math
-from functools import lru_cache
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -277,7 +277,9 @@ CREST_DB = 14.0
 LIMITER_WINDOW_S = 0.02  # attack and release; longer than a voice's pitch period
 
 
-def limit_peaks(samples: np.ndarray, rate: int = DEFAULT_RATE, crest_db: float = CREST_DB) -> np.ndarray:
+def limit_peaks(
+    samples: np.ndarray, rate: int = DEFAULT_RATE, crest_db: float = CREST_DB
+) -> np.ndarray:
     """``samples`` (int16) with peaks held to ``crest_db`` above the clip's loudness.
 
     The gain each sample needs is min-filtered over a window, then smoothed with a moving

@@ -49,7 +49,9 @@ def plan_chapters(paragraphs: Sequence[Paragraph], has_opening: bool, has_closin
     if len(numbers) <= room:
         return [[n] for n in numbers]
     starts = sorted({1, *(n for n in numbers if paragraphs[n - 1].heading)})
-    sections = [numbers[a - 1 : b - 1] for a, b in zip(starts, [*starts[1:], len(numbers) + 1])]
+    sections = [
+        numbers[a - 1 : b - 1] for a, b in zip(starts, [*starts[1:], len(numbers) + 1], strict=True)
+    ]
     size = 1
     while sum(-(-len(sec) // size) for sec in sections) > room:
         size += 1
@@ -135,7 +137,9 @@ def _paragraph_entry(article: Article, number: int, spans: list) -> dict:
 
 
 def _chapters(article: Article, paragraphs: list, announcements: dict, total: int) -> list:
-    groups = plan_chapters(article.paragraphs, bool(announcements["opening"]), bool(announcements["closing"]))
+    groups = plan_chapters(
+        article.paragraphs, bool(announcements["opening"]), bool(announcements["closing"])
+    )
     chapters = []
     if announcements["opening"]:
         start = announcements["opening"]["start_ms"]
@@ -154,8 +158,13 @@ def _chapters(article: Article, paragraphs: list, announcements: dict, total: in
     chapters[0]["start_ms"] = 0
     for i, ch in enumerate(chapters):
         ch["index"] = i
-        ch["end_ms"] = chapters[i + 1]["start_ms"] if i + 1 < len(chapters) else samples_to_ms(total)
-    return [{k: ch[k] for k in ("index", "title", "start_ms", "end_ms", "paragraphs")} for ch in chapters]
+        ch["end_ms"] = (
+            chapters[i + 1]["start_ms"] if i + 1 < len(chapters) else samples_to_ms(total)
+        )
+    return [
+        {k: ch[k] for k in ("index", "title", "start_ms", "end_ms", "paragraphs")}
+        for ch in chapters
+    ]
 
 
 def read_manifest(path: Path) -> dict | None:

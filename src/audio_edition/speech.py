@@ -21,6 +21,7 @@ initialised once per process and never cleanly torn down).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import multiprocessing
@@ -118,7 +119,9 @@ def _espeak_version() -> str:
 
         return _espeak.Info(None).decode()
     except Exception as exc:  # a broken install: say so rather than guess a version
-        raise ToolMissingError(f"eSpeak NG could not be loaded ({exc}): reinstall espeak-ng") from exc
+        raise ToolMissingError(
+            f"eSpeak NG could not be loaded ({exc}): reinstall espeak-ng"
+        ) from exc
 
 
 class Pyttsx3Engine:
@@ -161,9 +164,7 @@ def _list_voices() -> list[Voice]:
         raise ToolMissingError("eSpeak NG did not answer when asked for its voices") from None
     if proc.returncode != 0 or not out.strip():
         raise ToolMissingError("eSpeak NG could not list its voices: reinstall espeak-ng")
-    return [
-        Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"]) for v in json.loads(out)
-    ]
+    return [Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"]) for v in json.loads(out)]
 
 
 def resolve_voice(engine: SpeechEngine, voice: str | None, language: str) -> str:
@@ -295,7 +296,11 @@ class _WorkerPool:
         utterance, path = job
         path.unlink(missing_ok=True)
         w.job, w.attempts, w.started = job, attempts, time.monotonic()
-        message = {"text": utterance.text, "settings": asdict(utterance.settings), "path": str(path)}
+        message = {
+            "text": utterance.text,
+            "settings": asdict(utterance.settings),
+            "path": str(path),
+        }
         try:
             w.proc.stdin.write(json.dumps(message) + "\n")
             w.proc.stdin.flush()
@@ -334,14 +339,10 @@ class _WorkerPool:
 
     def close(self) -> None:
         for w in self._workers:
-            try:
+            with contextlib.suppress(OSError):
                 w.proc.stdin.close()  # end of input: the worker exits
-            except OSError:
-                pass
         for w in self._workers:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 w.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
             w.kill()
         self._workers = []

@@ -28,7 +28,9 @@ def _apply_settings(engine, settings: dict) -> None:
 
 def serve(engine, jobs, out) -> None:
     finished: list[bool] = []
-    engine.connect("finished-utterance", lambda name=None, completed=True: finished.append(completed))
+    engine.connect(
+        "finished-utterance", lambda name=None, completed=True: finished.append(completed)
+    )
     current: dict = {}
     for line in jobs:
         job = json.loads(line)

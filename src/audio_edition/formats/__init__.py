@@ -47,7 +47,9 @@ def is_audio(name: str) -> bool:
 
 def with_needs(names: list[str]) -> list[str]:
     """The formats to build: the ones asked for, and the audio they read, audio first."""
-    wanted = dict.fromkeys(n for name in names for n in (*getattr(FORMATS[name], "NEEDS", ()), name))
+    wanted = dict.fromkeys(
+        n for name in names for n in (*getattr(FORMATS[name], "NEEDS", ()), name)
+    )
     return [n for n in FORMATS if n in wanted and is_audio(n)] + [
         n for n in FORMATS if n in wanted and not is_audio(n)
     ]

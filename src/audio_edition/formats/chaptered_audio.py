@@ -8,14 +8,62 @@ from ..encode import Chapter, Codec, Tags, mux
 
 # ISO 639-1 -> ISO 639-2/B, which MP4 and ID3 language tags take.
 ISO_639_2 = {
-    "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "ca": "cat", "cs": "cze", "cy": "wel",
-    "da": "dan", "de": "ger", "el": "gre", "en": "eng", "es": "spa", "et": "est", "eu": "baq",
-    "fa": "per", "fi": "fin", "fr": "fre", "ga": "gle", "gu": "guj", "he": "heb", "hi": "hin",
-    "hr": "hrv", "hu": "hun", "id": "ind", "is": "ice", "it": "ita", "ja": "jpn", "kn": "kan",
-    "ko": "kor", "lt": "lit", "lv": "lav", "ml": "mal", "mr": "mar", "ms": "may", "nl": "dut",
-    "no": "nor", "nb": "nob", "pa": "pan", "pl": "pol", "pt": "por", "ro": "rum", "ru": "rus",
-    "sk": "slo", "sl": "slv", "sq": "alb", "sr": "srp", "sv": "swe", "sw": "swa", "ta": "tam",
-    "te": "tel", "th": "tha", "tr": "tur", "uk": "ukr", "ur": "urd", "vi": "vie", "zh": "chi",
+    "af": "afr",
+    "ar": "ara",
+    "bg": "bul",
+    "bn": "ben",
+    "ca": "cat",
+    "cs": "cze",
+    "cy": "wel",
+    "da": "dan",
+    "de": "ger",
+    "el": "gre",
+    "en": "eng",
+    "es": "spa",
+    "et": "est",
+    "eu": "baq",
+    "fa": "per",
+    "fi": "fin",
+    "fr": "fre",
+    "ga": "gle",
+    "gu": "guj",
+    "he": "heb",
+    "hi": "hin",
+    "hr": "hrv",
+    "hu": "hun",
+    "id": "ind",
+    "is": "ice",
+    "it": "ita",
+    "ja": "jpn",
+    "kn": "kan",
+    "ko": "kor",
+    "lt": "lit",
+    "lv": "lav",
+    "ml": "mal",
+    "mr": "mar",
+    "ms": "may",
+    "nl": "dut",
+    "no": "nor",
+    "nb": "nob",
+    "pa": "pan",
+    "pl": "pol",
+    "pt": "por",
+    "ro": "rum",
+    "ru": "rus",
+    "sk": "slo",
+    "sl": "slv",
+    "sq": "alb",
+    "sr": "srp",
+    "sv": "swe",
+    "sw": "swa",
+    "ta": "tam",
+    "te": "tel",
+    "th": "tha",
+    "tr": "tur",
+    "uk": "ukr",
+    "ur": "urd",
+    "vi": "vie",
+    "zh": "chi",
 }
 
 
@@ -35,9 +83,8 @@ def chapters(manifest: dict) -> list[Chapter]:
 
 def tags(manifest: dict) -> Tags:
     voice = manifest["voice"]
-    comment = (
-        f"Audio edition read by a synthetic voice ({voice['name']}, {voice['engine']})"
-        + (f"; published by {manifest['publisher']}" if manifest.get("publisher") else "")
+    comment = f"Audio edition read by a synthetic voice ({voice['name']}, {voice['engine']})" + (
+        f"; published by {manifest['publisher']}" if manifest.get("publisher") else ""
     )
     return Tags(
         title=manifest["title"],
