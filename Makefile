@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Debian packages: the speech engine, ffmpeg, and (for the tests) the validators.
 RUN_PACKAGES := espeak-ng ffmpeg
-TEST_PACKAGES := $(RUN_PACKAGES) chromium
+TEST_PACKAGES := $(RUN_PACKAGES) chromium epubcheck default-jre-headless
 
 .PHONY: run test test-fast bench lint setup system-run system-test
 

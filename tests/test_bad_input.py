@@ -171,3 +171,49 @@ def test_a_second_build_waits_for_the_first(built):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert "waiting" in err
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_no_workers_behind(built):
+    before = _snapshot(built)
+    article = built / "text" / "gwadar-editorial.txt"
+    article.write_text(article.read_text().replace(".", " again."), encoding="utf-8")
+    proc = subprocess.Popen(
+        [*CLI, "build", "--format", "mp3", "--jobs", "1"],
+        cwd=built,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    clips = built / ".audio-edition" / "cache" / "clips"
+    start = len(list(clips.rglob("*.json")))
+    deadline = time.monotonic() + 120
+    while len(list(clips.rglob("*.json"))) < start + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _workers_of(proc.pid)
+    assert workers  # speaking when interrupted
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "interrupted" in err
+    assert _snapshot(built) == before
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+def _workers_of(parent: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"audio_edition.speech_worker" in (proc / "cmdline").read_bytes():
+                if int((proc / "stat").read_text().split()[3]) == parent:
+                    found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().split()[2]) != "Z"
+    except OSError:
+        return False

@@ -8,6 +8,7 @@ building anything.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -70,8 +71,11 @@ def manifest_of(audio: Path, slug: str) -> dict:
 
 def spoken(manifest: dict) -> list[tuple[str, int, int, str]]:
     """Every announcement, heading and sentence: (id, start, end, text), in time order."""
-    items = [(k, a["start_ms"], a["end_ms"], a["text"])
-             for k, a in manifest["announcements"].items() if a]
+    items = [
+        (k, a["start_ms"], a["end_ms"], a["text"])
+        for k, a in manifest["announcements"].items()
+        if a
+    ]
     for p in manifest["paragraphs"]:
         if p["heading"]:
             items.append((p["id"] + "h", p["heading_start_ms"], p["heading_end_ms"], p["heading"]))
@@ -89,7 +93,7 @@ def check_cues(manifest: dict, got: list[tuple[int, int, str]]) -> None:
             pos += 1
         assert parts, f"no cue for {_id}"
         assert parts[0][0] == start and parts[-1][1] == end
-        for a, b in zip(parts, parts[1:]):
+        for a, b in itertools.pairwise(parts):
             assert a[1] == b[0]
         assert " ".join(" ".join(p[2].split()) for p in parts) == text
         if len(parts) > 1:  # split: every part short enough to read
@@ -183,8 +187,10 @@ def test_a_short_cue_stays_whole():
 def test_a_long_cue_is_split_at_a_clause_with_times_shared_by_characters():
     text = "Tides rise and fall twice a day, pulled by the moon and by the sun"
     parts = cues.split(Cue("p1s1", 1000, 9000, text))
-    assert [p.text for p in parts] == ["Tides rise and fall twice a day,",
-                                       "pulled by the moon and by the sun"]
+    assert [p.text for p in parts] == [
+        "Tides rise and fall twice a day,",
+        "pulled by the moon and by the sun",
+    ]
     assert parts[0].start_ms == 1000 and parts[-1].end_ms == 9000
     assert parts[0].end_ms == parts[1].start_ms == 1000 + round(8000 * 32 / 65)
 
@@ -205,8 +211,19 @@ def test_lines_are_balanced_and_short():
 def test_ids_of_split_cues_keep_the_element_id():
     manifest = {
         "announcements": {"opening": None, "closing": None},
-        "paragraphs": [{"id": "p1", "heading": None, "sentences": [
-            {"id": "p1s1", "text": "One, two, three, four, five, six, seven, eight, nine.",
-             "start_ms": 0, "end_ms": 9000}]}],
+        "paragraphs": [
+            {
+                "id": "p1",
+                "heading": None,
+                "sentences": [
+                    {
+                        "id": "p1s1",
+                        "text": "One, two, three, four, five, six, seven, eight, nine.",
+                        "start_ms": 0,
+                        "end_ms": 9000,
+                    }
+                ],
+            }
+        ],
     }
     assert [c.id for c in cues.captions(manifest)] == ["p1s1.1", "p1s1.2"]

@@ -7,6 +7,7 @@ and the MP3 is mono and constant bit rate.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import xml.etree.ElementTree as ET
@@ -21,10 +22,25 @@ pytestmark = pytest.mark.integration
 
 X = "{http://www.w3.org/1999/xhtml}"
 SLUGS = ["gwadar-editorial", "tides"]
-REQUIRED = ["dc:title", "dc:creator", "dc:date", "dc:format", "dc:identifier", "dc:language",
-            "dc:publisher", "ncc:charset", "ncc:pageFront", "ncc:pageNormal", "ncc:pageSpecial",
-            "ncc:tocItems", "ncc:totalTime", "ncc:multimediaType", "ncc:depth", "ncc:files",
-            "ncc:narrator"]
+REQUIRED = [
+    "dc:title",
+    "dc:creator",
+    "dc:date",
+    "dc:format",
+    "dc:identifier",
+    "dc:language",
+    "dc:publisher",
+    "ncc:charset",
+    "ncc:pageFront",
+    "ncc:pageNormal",
+    "ncc:pageSpecial",
+    "ncc:tocItems",
+    "ncc:totalTime",
+    "ncc:multimediaType",
+    "ncc:depth",
+    "ncc:files",
+    "ncc:narrator",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +58,7 @@ class Book:
         self.names = self.zip.namelist()
         self.ncc = self.xml("ncc.html")
         self.meta = {m.get("name"): m.get("content") for m in self.ncc.iter(f"{X}meta")}
-        self.headings = [e for e in self.ncc.find(f"{X}body") if e.tag[len(X):][:1] == "h"]
+        self.headings = [e for e in self.ncc.find(f"{X}body") if e.tag[len(X) :][:1] == "h"]
         self.smils = sorted(n for n in self.names if n.endswith(".smil"))
 
     def xml(self, name: str) -> ET.Element:
@@ -89,7 +105,7 @@ def test_headings_start_with_the_title_and_never_skip_a_level(book):
     assert first.tag == f"{X}h1" and first.get("class") == "title"
     assert "".join(first.itertext()) == book.manifest["title"]
     levels = [int(h.tag[-1]) for h in book.headings]
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:]))
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels))
 
 
 def test_every_reference_resolves_to_a_file_and_an_id(book):
@@ -139,8 +155,21 @@ def test_the_mp3_is_mono_and_constant_bit_rate(book, tmp_path):
     path = tmp_path / "audio.mp3"
     path.write_bytes(book.zip.read(mp3))
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_entries",
-         "packet=size", str(path)], capture_output=True, text=True, check=True).stdout
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-of",
+            "json",
+            "-show_streams",
+            "-show_entries",
+            "packet=size",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     info = json.loads(out)
     [stream] = info["streams"]
     assert stream["codec_name"] == "mp3" and stream["channels"] == 1
@@ -151,7 +180,7 @@ def test_the_mp3_is_mono_and_constant_bit_rate(book, tmp_path):
 
 def test_the_markdown_headings_are_the_ncc_headings(editions):
     book = Book(editions, "tides")
-    got = [(h.tag[len(X):], "".join(h.itertext())) for h in book.headings]
+    got = [(h.tag[len(X) :], "".join(h.itertext())) for h in book.headings]
     assert got == [("h1", book.manifest["title"]), ("h2", "Tides"), ("h3", "Spring tides")]
     assert len(book.smils) == 3
 

@@ -51,8 +51,12 @@ def _ms(clock: str) -> int:
 def test_epubcheck_finds_no_error_and_no_warning(editions, slug):
     if shutil.which("java") is None:
         pytest.fail("java is missing: `make test` installs default-jre-headless and epubcheck")
-    result = subprocess.run(["java", "-jar", EPUBCHECK, str(editions / f"{slug}.epub")],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["java", "-jar", EPUBCHECK, str(editions / f"{slug}.epub")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert "0 errors / 0 warnings" in report, report

@@ -44,7 +44,11 @@ def test_ffprobe_reads_every_chapter_within_5_ms_of_the_manifest(edition):
 def test_chapter_comments_keep_the_milliseconds():
     # ffmpeg 5.1's own writer would round 1.5 s to a whole second; ours must not.
     manifest = {
-        "title": "T", "author": None, "date": None, "language": "en", "publisher": None,
+        "title": "T",
+        "author": None,
+        "date": None,
+        "language": "en",
+        "publisher": None,
         "voice": {"name": "English", "engine": "espeak"},
         "chapters": [{"start_ms": 0, "title": "A"}, {"start_ms": 1500, "title": "B"}],
     }
@@ -63,6 +67,12 @@ def _envelope(x: np.ndarray) -> np.ndarray:
     return np.convolve(np.abs(x.astype(float)), np.ones(22) / 22, mode="same")  # 1 ms
 
 
+def _onset(envelope: np.ndarray, window: slice) -> float:
+    """Milliseconds where the envelope first reaches 5 % of its peak in the window."""
+    loud = envelope[window] > 0.05 * envelope[window].max()
+    return (window.start + int(np.argmax(loud))) / 22.05
+
+
 def test_speech_onsets_line_up_with_the_m4b_and_the_manifest(edition):
     path, manifest = edition
     ours, reference = _envelope(decode(path)), _envelope(decode(path.with_suffix(".m4b")))
@@ -72,10 +82,13 @@ def test_speech_onsets_line_up_with_the_m4b_and_the_manifest(edition):
         at = round(start * 22.05)
         window = slice(at - 1102, at + 4410)  # 50 ms before, 200 ms after
         lags = range(-110, 111)  # +-5 ms
-        lag = max(lags, key=lambda k: float(np.dot(reference[window], ours[at - 1102 + k :][:5512])))
+        lag = max(
+            lags, key=lambda k: float(np.dot(reference[window], ours[at - 1102 + k :][:5512]))
+        )
         assert abs(lag) <= 44, f"sentence at {start} ms is {lag / 22.05:.1f} ms off"  # 2 ms
-        # The speech itself starts at the manifest's time (eSpeak's clips open with about
-        # 15 ms of near-silence), never before it.
-        loud = ours[window] > 0.05 * ours[window].max()
-        onset = (at - 1102 + int(np.argmax(loud))) / 22.05
-        assert start - 3 <= onset <= start + 40, f"speech at {onset:.1f} ms, manifest {start}"
+        # The speech itself starts where the M4B's does, and not before the manifest says
+        # (eSpeak's clips open with some near-silence, and a soft "s" may stay under the
+        # threshold, so the onset may come a little later).
+        ours_at, reference_at = _onset(ours, window), _onset(reference, window)
+        assert abs(ours_at - reference_at) <= 3, f"speech at {ours_at:.1f} ms, M4B {reference_at}"
+        assert start - 3 <= ours_at <= start + 100

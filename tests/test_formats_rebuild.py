@@ -53,8 +53,11 @@ def test_every_xml_and_html_file_parses_strictly_with_the_markup_as_text(markup,
 
 
 def test_the_markup_epub_passes_epubcheck(markup):
-    result = subprocess.run(["java", "-jar", "/usr/share/java/epubcheck.jar",
-                             str(markup / "markup.epub")], capture_output=True, text=True)
+    result = subprocess.run(
+        ["java", "-jar", "/usr/share/java/epubcheck.jar", str(markup / "markup.epub")],
+        capture_output=True,
+        text=True,
+    )
     assert "0 errors / 0 warnings" in result.stdout + result.stderr, result.stdout
 
 
@@ -102,8 +105,9 @@ def test_editing_one_sentence_resynthesises_it_alone_and_rewrites_the_formats(pr
     first = _build(project)
     before = _stamps(project)
     path = project / "text" / "markup.txt"
-    path.write_text(MARKUP.replace("It has two sentences.", "It has two short sentences."),
-                    encoding="utf-8")
+    path.write_text(
+        MARKUP.replace("It has two sentences.", "It has two short sentences."), encoding="utf-8"
+    )
     edition = _build(project)
     assert edition["synthesized"] == 1
     assert edition["reused"] == first["reused"] + first["synthesized"] - 1

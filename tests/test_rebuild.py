@@ -90,3 +90,45 @@ def test_clean_removes_clips_no_article_uses(project):
     assert int(result.stdout.split()[1]) > 0
     # What the current article needs is still cached: a rebuild synthesises nothing.
     assert _edition(build_json(project, *FAST, "--force"))["synthesized"] == 0
+
+
+def test_a_shared_cache_lets_a_second_project_reuse_every_clip(project, tmp_path_factory):
+    import shutil
+
+    shared = tmp_path_factory.mktemp("shared-cache")
+    env = {"AUDIO_EDITION_CACHE": str(shared)}
+    build_json(project, *FAST, env=env)
+    other = tmp_path_factory.mktemp("other-project")
+    shutil.copytree(project / "text", other / "text")
+    edition = _edition(build_json(other, *FAST, env=env))
+    assert edition["synthesized"] == 0
+    assert not (other / ".audio-edition" / "cache").exists()
+
+
+def test_a_cover_image_is_embedded(project):
+    from mutagen.id3 import ID3
+
+    from .conftest import run_cli
+
+    import subprocess
+
+    cover = project / "cover.png"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=navy:s=64x64",
+            "-frames:v",
+            "1",
+            str(cover),
+        ],
+        check=True,
+    )
+    build_json(project, *FAST, "--cover", "cover.png")
+    assert ID3(project / "audio" / "gwadar-editorial.mp3").getall("APIC")
+    missing = run_cli("build", *FAST, "--cover", "nope.png", cwd=project)
+    assert missing.returncode == 1 and "nope.png" in missing.stderr

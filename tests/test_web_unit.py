@@ -27,28 +27,65 @@ def _manifest(**changes) -> dict:
         "publisher": None,
         "date": None,
         "language": "en",
-        "voice": {"voice": "gmw/en-us", "rate": 175, "name": "English (America)",
-                  "engine": "pyttsx3-2.99/espeak-ng-1.51"},
+        "voice": {
+            "voice": "gmw/en-us",
+            "rate": 175,
+            "name": "English (America)",
+            "engine": "pyttsx3-2.99/espeak-ng-1.51",
+        },
         "duration_ms": 65_000,
         "announcements": {
             "opening": {"text": "Demo. An audio edition.", "start_ms": 50, "end_ms": 2000},
             "closing": None,
         },
         "chapters": [
-            {"index": 0, "title": "Opening announcement", "start_ms": 0, "end_ms": 2500,
-             "paragraphs": []},
-            {"index": 1, "title": "Start", "start_ms": 2500, "end_ms": 65_000,
-             "paragraphs": [1, 2]},
+            {
+                "index": 0,
+                "title": "Opening announcement",
+                "start_ms": 0,
+                "end_ms": 2500,
+                "paragraphs": [],
+            },
+            {
+                "index": 1,
+                "title": "Start",
+                "start_ms": 2500,
+                "end_ms": 65_000,
+                "paragraphs": [1, 2],
+            },
         ],
         "paragraphs": [
-            {"index": 1, "id": "p1", "heading": "Start", "heading_level": 1,
-             "heading_start_ms": 2500, "heading_end_ms": 3000, "text": "", "line": 1,
-             "start_ms": 2500, "end_ms": 3000, "chapter": 1, "sentences": []},
-            {"index": 2, "id": "p2", "heading": None, "heading_level": None,
-             "heading_start_ms": None, "heading_end_ms": None, "text": "One. Two.", "line": 3,
-             "start_ms": 4000, "end_ms": 9000, "chapter": 1,
-             "sentences": [{"id": "p2s1", "text": "One.", "start_ms": 4000, "end_ms": 6000},
-                           {"id": "p2s2", "text": "Two.", "start_ms": 6500, "end_ms": 9000}]},
+            {
+                "index": 1,
+                "id": "p1",
+                "heading": "Start",
+                "heading_level": 1,
+                "heading_start_ms": 2500,
+                "heading_end_ms": 3000,
+                "text": "",
+                "line": 1,
+                "start_ms": 2500,
+                "end_ms": 3000,
+                "chapter": 1,
+                "sentences": [],
+            },
+            {
+                "index": 2,
+                "id": "p2",
+                "heading": None,
+                "heading_level": None,
+                "heading_start_ms": None,
+                "heading_end_ms": None,
+                "text": "One. Two.",
+                "line": 3,
+                "start_ms": 4000,
+                "end_ms": 9000,
+                "chapter": 1,
+                "sentences": [
+                    {"id": "p2s1", "text": "One.", "start_ms": 4000, "end_ms": 6000},
+                    {"id": "p2s2", "text": "Two.", "start_ms": 6500, "end_ms": 9000},
+                ],
+            },
         ],
     }
     manifest.update(changes)
@@ -84,9 +121,15 @@ def test_audio_is_referenced_by_its_final_name_not_the_staging_one(tmp_path):
 def test_every_sentence_heading_and_announcement_is_a_timed_cue(tmp_path):
     page = _write(tmp_path, _manifest())
     cues = re.findall(r'<span class="cue" id="([^"]+)" data-start="(\d+)" data-end="(\d+)">', page)
-    assert cues == [("opening", "50", "2000"), ("p1h", "2500", "3000"),
-                    ("p2s1", "4000", "6000"), ("p2s2", "6500", "9000")]
-    assert "<h2 " in page.split('id="text"')[1]  # an article's level-1 heading: the page's h1 is the title
+    assert cues == [
+        ("opening", "50", "2000"),
+        ("p1h", "2500", "3000"),
+        ("p2s1", "4000", "6000"),
+        ("p2s2", "6500", "9000"),
+    ]
+    assert (
+        "<h2 " in page.split('id="text"')[1]
+    )  # an article's level-1 heading: the page's h1 is the title
 
 
 def test_article_text_and_metadata_are_escaped(tmp_path):
@@ -109,20 +152,21 @@ def test_only_the_pages_own_script_and_style_may_run(tmp_path):
 def test_downloads_list_the_needed_audio_and_the_formats_staged_beside_the_page(tmp_path):
     (tmp_path / ".demo.srt.staging").write_bytes(b"\0" * 300_000)  # built just before
     page = _write(tmp_path, _manifest())
-    assert '<a href="demo.srt" download>Captions (SRT)</a> (0.3 MB)' in page
-    assert '<a href="demo.mp3" download>MP3</a> (2 kB)' in page
+    assert '<a href="demo.srt" download>Captions (SRT)</a> (0.3\u00a0MB)' in page
+    assert '<a href="demo.mp3" download>MP3</a> (2\u00a0kB)' in page
     assert "demo.m4b" not in page
 
 
 @pytest.mark.parametrize(("same_timeline", "linked"), [(True, True), (False, False)])
-def test_an_earlier_builds_file_is_linked_only_if_the_builder_keeps_it(tmp_path, same_timeline,
-                                                                       linked):
+def test_an_earlier_builds_file_is_linked_only_if_the_builder_keeps_it(
+    tmp_path, same_timeline, linked
+):
     (tmp_path / "demo.m4b").write_bytes(b"\0" * 300_000)
     old = _manifest(title="Demo" if same_timeline else "An older title")
     old["outputs"] = {"m4b": {"path": "demo.m4b", "bytes": 300_000}}
     (tmp_path / "demo.json").write_text(json.dumps(old), encoding="utf-8")
     page = _write(tmp_path, _manifest())
-    assert ('<a href="demo.m4b" download>M4B audiobook</a> (0.3 MB)' in page) is linked
+    assert ('<a href="demo.m4b" download>M4B audiobook</a> (0.3\u00a0MB)' in page) is linked
 
 
 def test_an_opus_file_beside_the_page_is_the_first_source(tmp_path, monkeypatch):

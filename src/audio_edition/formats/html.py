@@ -104,36 +104,38 @@ def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
     css, js = _asset("page.css"), _asset("page.js")
     title = escape(manifest["title"])
     lang = escape(manifest.get("language") or "en")
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_csp(css, js)}">',
-        f'<meta name="generator" content="{GENERATOR}">',
-        f'<meta name="description" content="Audio edition of {title}, with its text.">',
-        f"<title>{title} (audio edition)</title>",
-        '<link rel="icon" href="data:,">',  # no favicon request: the page uses no network
-        f"<style>{css}</style>",
-        "</head>",
-        "<body>",
-        '<a class="skip" href="#text">Skip to the text</a>',
-        _masthead(manifest, files, lang),
-        "<main>",
-        '<div class="side">',
-        _player(manifest, files),
-        _chapters(manifest),
-        _shortcuts(),
-        "</div>",
-        _article(manifest, lang),
-        "</main>",
-        _footer(manifest),
-        f"<script>{js}</script>",
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_csp(css, js)}">',
+            f'<meta name="generator" content="{GENERATOR}">',
+            f'<meta name="description" content="Audio edition of {title}, with its text.">',
+            f"<title>{title} (audio edition)</title>",
+            '<link rel="icon" href="data:,">',  # no favicon request: the page uses no network
+            f"<style>{css}</style>",
+            "</head>",
+            "<body>",
+            '<a class="skip" href="#text">Skip to the text</a>',
+            _masthead(manifest, files, lang),
+            '<main class="edition">',
+            '<div class="side">',
+            _player(manifest, files),
+            _chapters(manifest),
+            _shortcuts(),
+            "</div>",
+            _article(manifest, lang),
+            "</main>",
+            _footer(manifest),
+            f"<script>{js}</script>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 @lru_cache
@@ -143,15 +145,17 @@ def _asset(name: str) -> str:
 
 def _csp(css: str, js: str) -> str:
     # Inline script and style are allowed by hash only, so nothing injected could run.
-    return "; ".join([
-        "default-src 'none'",
-        f"script-src '{_sha256(js)}'",
-        f"style-src '{_sha256(css)}'",
-        "media-src 'self'",
-        "img-src data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src '{_sha256(js)}'",
+            f"style-src '{_sha256(css)}'",
+            "media-src 'self'",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
 
 
 def _sha256(text: str) -> str:
@@ -162,18 +166,20 @@ def _masthead(manifest: dict, files: dict[str, tuple[str, int]], lang: str) -> s
     byline = [f"By {escape(manifest['author'])}"] if manifest.get("author") else []
     byline += [escape(manifest[k]) for k in ("date", "publisher") if manifest.get(k)]
     voice = manifest["voice"]
-    return "\n".join([
-        '<header class="masthead">',
-        '<p class="kind">Audio edition</p>',
-        f'<h1 lang="{lang}">{escape(manifest["title"])}</h1>',
-        f'<p class="byline">{" · ".join(byline)}</p>' if byline else "",
-        f'<p class="about">The audio version of this article, read by a synthetic voice '
-        f"({escape(voice.get('name') or voice['voice'])}), {_spoken_duration(manifest)}. "
-        "The sentence being read is highlighted; select any sentence or chapter to listen "
-        "from there.</p>",
-        _downloads(files),
-        "</header>",
-    ])
+    return "\n".join(
+        [
+            '<header class="masthead">',
+            '<p class="kind">Audio edition</p>',
+            f'<h1 lang="{lang}">{escape(manifest["title"])}</h1>',
+            f'<p class="byline">{" · ".join(byline)}</p>' if byline else "",
+            f'<p class="about">The audio version of this article, read by a synthetic voice '
+            f"({escape(voice.get('name') or voice['voice'])}), {_spoken_duration(manifest)}. "
+            "The sentence being read is highlighted; select any sentence or chapter to listen "
+            "from there.</p>",
+            _downloads(files),
+            "</header>",
+        ]
+    )
 
 
 def _downloads(files: dict[str, tuple[str, int]]) -> str:
@@ -198,27 +204,30 @@ def _player(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
     rates = "".join(
         f'<option value="{r}"{" selected" if r == "1" else ""}>{r}×</option>' for r in RATES
     )
-    return "\n".join([
-        '<section class="player" id="player" aria-labelledby="listen">',
-        '<h2 id="listen">Listen</h2>',
-        f'<audio id="audio" controls preload="metadata">{sources}'
-        f'<p>This browser cannot play the audio here: <a href="{mp3}">download the MP3</a>.</p>'
-        "</audio>",
-        '<div class="buttons" role="group" aria-label="Playback">',
-        '<button type="button" id="play" data-keys="k"><span class="label">Play</span></button>',
-        '<button type="button" id="back" data-keys="j">Back 10 s</button>',
-        '<button type="button" id="forward" data-keys="l">Forward 10 s</button>',
-        '<button type="button" id="prev" data-keys="p">Previous paragraph</button>',
-        '<button type="button" id="next" data-keys="n">Next paragraph</button>',
-        '<button type="button" id="show">Show the sentence being read</button>',
-        "</div>",
-        '<div class="settings">',
-        f'<span><label for="rate">Speed</label> <select id="rate">{rates}</select></span>',
-        '<label><input type="checkbox" id="keys" checked>Single-key shortcuts</label>',
-        "</div>",
-        '<p class="status" id="status" role="status"></p>',
-        "</section>",
-    ])
+    return "\n".join(
+        [
+            '<section class="player" id="player" aria-labelledby="listen">',
+            '<h2 id="listen">Listen</h2>',
+            f'<audio id="audio" controls preload="metadata">{sources}'
+            f'<p>This browser cannot play the audio here: <a href="{mp3}">download the MP3</a>.</p>'
+            "</audio>",
+            '<div class="buttons" role="group" aria-label="Playback">',
+            '<button type="button" id="play" data-keys="k">'
+            '<span class="label">Play</span></button>',
+            '<button type="button" id="back" data-keys="j">Back 10 s</button>',
+            '<button type="button" id="forward" data-keys="l">Forward 10 s</button>',
+            '<button type="button" id="prev" data-keys="p">Previous paragraph</button>',
+            '<button type="button" id="next" data-keys="n">Next paragraph</button>',
+            '<button type="button" id="show">Show the sentence being read</button>',
+            "</div>",
+            '<div class="settings">',
+            f'<span><label for="rate">Speed</label> <select id="rate">{rates}</select></span>',
+            '<label><input type="checkbox" id="keys" checked>Single-key shortcuts</label>',
+            "</div>",
+            '<p class="status" id="status" role="status"></p>',
+            "</section>",
+        ]
+    )
 
 
 def _chapters(manifest: dict) -> str:
@@ -268,18 +277,21 @@ def _announcement(kind: str, spoken: dict | None) -> str:
 
 
 def _paragraph(para: dict) -> str:
-    label = f'Paragraph {para["index"]}'
+    label = f"Paragraph {para['index']}"
     lines = []
     if para.get("heading"):
         level = min(int(para.get("heading_level") or 1) + 1, 6)  # the page's h1 is the title
-        cue = _cue(f"{para['id']}h", para["heading"], para["heading_start_ms"],
-                   para["heading_end_ms"])
-        lines.append(f'<h{level} data-para="{label}" data-start="{para["start_ms"]}">'
-                     f"{cue}</h{level}>")
+        cue = _cue(
+            f"{para['id']}h", para["heading"], para["heading_start_ms"], para["heading_end_ms"]
+        )
+        lines.append(
+            f'<h{level} data-para="{label}" data-start="{para["start_ms"]}">{cue}</h{level}>'
+        )
     if para["sentences"]:
         para_attrs = "" if lines else f' data-para="{label}" data-start="{para["start_ms"]}"'
-        cues = " ".join(_cue(s["id"], s["text"], s["start_ms"], s["end_ms"])
-                        for s in para["sentences"])
+        cues = " ".join(
+            _cue(s["id"], s["text"], s["start_ms"], s["end_ms"]) for s in para["sentences"]
+        )
         lines.append(f'<p id="{para["id"]}"{para_attrs}>{cues}</p>')
     return "\n".join(lines)
 
@@ -321,7 +333,10 @@ def _spoken_duration(manifest: dict) -> str:
 
 
 def _size(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{max(1, round(size / 1000))} kB"
+    # A no-break space: "(1 kB)" never splits across lines.
+    if size >= 100_000:
+        return f"{size / 1e6:.1f}\u00a0MB"
+    return f"{max(1, round(size / 1e3))}\u00a0kB"
 
 
 # ---------------------------------------------------------------- the list of editions
@@ -355,28 +370,30 @@ def _editions(out_dir: Path) -> list[dict]:
 def index_page(editions: list[dict]) -> str:
     css = _asset("page.css")
     items = "\n".join(_index_entry(m) for m in editions)
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        f"style-src '{_sha256(css)}'; img-src data:; base-uri 'none'\">",
-        f'<meta name="generator" content="{GENERATOR}">',
-        "<title>Audio editions</title>",
-        '<link rel="icon" href="data:,">',
-        f"<style>{css}</style>",
-        "</head>",
-        "<body>",
-        '<header class="masthead"><h1>Audio editions</h1>'
-        f'<p class="about">{len(editions)} edition{"s" * (len(editions) != 1)}, '
-        "each read by a synthetic voice.</p></header>",
-        f'<main>\n<ul class="editions">\n{items}\n</ul>\n</main>',
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            f"style-src '{_sha256(css)}'; img-src data:; base-uri 'none'\">",
+            f'<meta name="generator" content="{GENERATOR}">',
+            "<title>Audio editions</title>",
+            '<link rel="icon" href="data:,">',
+            f"<style>{css}</style>",
+            "</head>",
+            "<body>",
+            '<header class="masthead"><h1>Audio editions</h1>'
+            f'<p class="about">{len(editions)} edition{"s" * (len(editions) != 1)}, '
+            "each read by a synthetic voice.</p></header>",
+            f'<main>\n<ul class="editions">\n{items}\n</ul>\n</main>',
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def _index_entry(manifest: dict) -> str:

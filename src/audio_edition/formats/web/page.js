@@ -128,6 +128,8 @@
     if (currentCue) currentCue.classList.remove("reading");
     if (cue) cue.classList.add("reading");
     currentCue = cue;
+    // The reading has caught up with where the reader is looking: follow it again.
+    if (cue && !following && partlyInView(cue)) following = true;
     return true;
   }
 
