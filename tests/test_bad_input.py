@@ -126,29 +126,34 @@ def test_markup_is_spoken_as_text(project):
     assert report["editions"][0]["synthesized"] == 4
 
 
-def test_a_killed_build_leaves_earlier_outputs_and_the_next_build_reuses_its_clips(built):
-    before = _snapshot(built)
+def _start_rebuild_after_an_edit(built: Path, word: str) -> tuple[subprocess.Popen, int]:
+    """Edit every sentence, start a build, and return once it has cached a few new clips."""
     article = built / "text" / "gwadar-editorial.txt"
-    article.write_text(article.read_text().replace(".", " indeed."), encoding="utf-8")
+    article.write_text(article.read_text().replace(".", f" {word}."), encoding="utf-8")
+    clips = built / ".audio-edition" / "cache" / "clips"
+    start = len(list(clips.rglob("*.json")))
     proc = subprocess.Popen(
         [*CLI, "build", "--format", "mp3", "--jobs", "1"],
         cwd=built,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    clips = built / ".audio-edition" / "cache" / "clips"
-    made = lambda: len(list(clips.rglob("*.json")))  # noqa: E731
-    start = made()
     deadline = time.monotonic() + 120
-    while made() < start + 5 and time.monotonic() < deadline and proc.poll() is None:
+    while len(list(clips.rglob("*.json"))) < start + 5 and time.monotonic() < deadline:
         time.sleep(0.05)
+    return proc, len(list(clips.rglob("*.json"))) - start
+
+
+def test_a_killed_build_leaves_earlier_outputs_and_the_next_build_reuses_its_clips(built):
+    before = _snapshot(built)
+    proc, made = _start_rebuild_after_an_edit(built, "indeed")
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert made() >= start + 5
+    proc.communicate()
+    assert made >= 5
     assert _snapshot(built) == before  # nothing half-written at a final path
-    report = build_json(built, "--format", "mp3")
-    edition = report["editions"][0]
-    assert edition["reused"] >= 5 + 2  # the clips made before the kill, and the announcements
+    edition = build_json(built, "--format", "mp3")["editions"][0]
+    assert edition["reused"] >= made + 2  # the clips made before the kill, and the announcements
     assert not list((built / "audio").glob(".*staging*"))
 
 
@@ -175,20 +180,7 @@ def test_a_second_build_waits_for_the_first(built):
 
 def test_ctrl_c_stops_cleanly_and_leaves_no_workers_behind(built):
     before = _snapshot(built)
-    article = built / "text" / "gwadar-editorial.txt"
-    article.write_text(article.read_text().replace(".", " again."), encoding="utf-8")
-    proc = subprocess.Popen(
-        [*CLI, "build", "--format", "mp3", "--jobs", "1"],
-        cwd=built,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    clips = built / ".audio-edition" / "cache" / "clips"
-    start = len(list(clips.rglob("*.json")))
-    deadline = time.monotonic() + 120
-    while len(list(clips.rglob("*.json"))) < start + 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc, _ = _start_rebuild_after_an_edit(built, "again")
     workers = _workers_of(proc.pid)
     assert workers  # speaking when interrupted
     proc.send_signal(signal.SIGINT)
@@ -204,9 +196,9 @@ def _workers_of(parent: int) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if b"audio_edition.speech_worker" in (proc / "cmdline").read_bytes():
-                if int((proc / "stat").read_text().split()[3]) == parent:
-                    found.append(int(proc.name))
+            is_worker = b"audio_edition.speech_worker" in (proc / "cmdline").read_bytes()
+            if is_worker and int((proc / "stat").read_text().split()[3]) == parent:
+                found.append(int(proc.name))
         except (OSError, ValueError):
             continue
     return found

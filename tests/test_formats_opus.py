@@ -68,8 +68,11 @@ def _envelope(x: np.ndarray) -> np.ndarray:
 
 
 def _onset(envelope: np.ndarray, window: slice) -> float:
-    """Milliseconds where the envelope first reaches 5 % of its peak in the window."""
-    loud = envelope[window] > 0.05 * envelope[window].max()
+    """Milliseconds where the envelope first reaches 2 % of its peak in the window.
+
+    A low threshold: Opus renders a soft onset (the "s" of "Spring") a little quieter than
+    AAC, so a higher one would measure loudness, not time."""
+    loud = envelope[window] > 0.02 * envelope[window].max()
     return (window.start + int(np.argmax(loud))) / 22.05
 
 
@@ -86,9 +89,8 @@ def test_speech_onsets_line_up_with_the_m4b_and_the_manifest(edition):
             lags, key=lambda k: float(np.dot(reference[window], ours[at - 1102 + k :][:5512]))
         )
         assert abs(lag) <= 44, f"sentence at {start} ms is {lag / 22.05:.1f} ms off"  # 2 ms
-        # The speech itself starts where the M4B's does, and not before the manifest says
-        # (eSpeak's clips open with some near-silence, and a soft "s" may stay under the
-        # threshold, so the onset may come a little later).
+        # The speech itself starts where the M4B's does, just after the manifest's time
+        # (eSpeak's clips open with about 15 ms of near-silence).
         ours_at, reference_at = _onset(ours, window), _onset(reference, window)
         assert abs(ours_at - reference_at) <= 3, f"speech at {ours_at:.1f} ms, M4B {reference_at}"
-        assert start - 3 <= ours_at <= start + 100
+        assert start - 3 <= ours_at <= start + 40

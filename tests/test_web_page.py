@@ -420,6 +420,16 @@ def test_index_lists_every_edition_with_title_duration_and_link(open_page, hosti
     assert results.violations_count == 0, results.generate_report()
 
 
+def test_an_unchanged_rebuild_rewrites_no_page_and_no_index(hostile):
+    pages = sorted(hostile.glob("*.html"))
+    assert [p.name for p in pages] == ["index.html", "injection-meta.html", "injection.html"]
+    stamps = {p: p.stat().st_mtime_ns for p in pages}
+    result = run_cli("build", "--json", "--format", "html", cwd=hostile.parent)
+    assert result.returncode == 0, result.stderr
+    assert [e["changed"] for e in json.loads(result.stdout)["editions"]] == [False, False]
+    assert {p: p.stat().st_mtime_ns for p in pages} == stamps
+
+
 # ---------------------------------------------------------------- the README's screenshot
 
 
