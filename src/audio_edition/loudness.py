@@ -108,7 +108,7 @@ def _biquad_rlb_filter(rate: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # numpy alone, no scipy: scipy.signal costs 75 MB of memory just to import.
-K_RESPONSE_S = 0.5  # the K-weighting impulse response is below 1e-9 of its peak by then
+K_RESPONSE_S = 0.2  # the K-weighting impulse response is below 1e-9 of its peak by then
 
 
 def _biquad(b: np.ndarray, a: np.ndarray, x: list[float]) -> list[float]:
@@ -187,12 +187,13 @@ def _interpolator() -> np.ndarray:
 def _true_peak_db(x: np.ndarray) -> float:
     if not len(x):
         return SILENCE_DBTP
-    # Zero-stuff by 4 and interpolate. The signal is zero outside the clip, as in the
-    # edition (clips are separated by silence), so edge overshoot is counted, not hidden.
-    stuffed = np.zeros(len(x) * TRUE_PEAK_OVERSAMPLE)
-    stuffed[::TRUE_PEAK_OVERSAMPLE] = x
+    # Polyphase 4x interpolation: each phase is a 12-tap filter, so direct convolution is
+    # cheap. The signal is zero outside the clip, as in the edition (clips are separated by
+    # silence), so edge overshoot is counted, not hidden.
     h = _interpolator()
-    up = np.fft.irfft(_spectrum(stuffed, h), _fft_size(stuffed, h))
+    up = np.concatenate(
+        [np.convolve(x, h[p::TRUE_PEAK_OVERSAMPLE]) for p in range(TRUE_PEAK_OVERSAMPLE)]
+    )
     peak = max(np.max(np.abs(x)), np.max(np.abs(up)))
     if peak <= 0.0:
         return SILENCE_DBTP
