@@ -11,7 +11,7 @@ import json
 import struct
 import subprocess
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -486,9 +486,15 @@ def test_interrupted_mux_leaves_dest_untouched(
 def test_encode_segment_rejects_odd_bytes_and_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(EncodeError, match="whole s16 samples"):
         encode_segment(b"\x00\x00\x00", AAC, tmp_path / "s.aac")
+    broken = replace(MP3, bitrate_kbps=-48)  # ffmpeg refuses it
     with pytest.raises(EncodeError, match="ffmpeg could not encode"):
-        encode_segment(bytes(2048), MP3, tmp_path / "no-such-dir" / "s.mp3")
+        encode_segment(bytes(2048), broken, tmp_path / "s.mp3")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_encode_segment_makes_the_cache_folder_it_writes_into(tmp_path: Path) -> None:
+    frames = encode_segment(bytes(2048), MP3, tmp_path / "ab" / "s.mp3")
+    assert (tmp_path / "ab" / "s.mp3").stat().st_size > 0 and frames > 0
 
 
 @pytest.mark.integration

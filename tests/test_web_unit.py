@@ -92,11 +92,11 @@ def _manifest(**changes) -> dict:
     return manifest
 
 
-def _write(tmp_path: Path, manifest: dict) -> str:
+def _write(tmp_path: Path, manifest: dict, **others: Path) -> str:
     mp3 = tmp_path / ".demo.mp3.staging"  # as the builder hands it over: a staging name
     mp3.write_bytes(b"\0" * 2000)
     dest = tmp_path / ".demo.html.staging"
-    html.write(manifest, {"mp3": mp3}, dest)
+    html.write(manifest, {"mp3": mp3, **others}, dest)
     return dest.read_text(encoding="utf-8")
 
 
@@ -149,31 +149,23 @@ def test_only_the_pages_own_script_and_style_may_run(tmp_path):
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", csp)
 
 
-def test_downloads_list_the_needed_audio_and_the_formats_staged_beside_the_page(tmp_path):
-    (tmp_path / ".demo.srt.staging").write_bytes(b"\0" * 300_000)  # built just before
-    page = _write(tmp_path, _manifest())
+def test_downloads_list_every_output_the_builder_hands_over_by_final_name(tmp_path):
+    srt = tmp_path / ".demo.srt.staging"  # built just before the page
+    srt.write_bytes(b"\0" * 300_000)
+    kept = tmp_path / "demo.m4b"  # kept in place from an earlier build
+    kept.write_bytes(b"\0" * 300_000)
+    page = _write(tmp_path, _manifest(), srt=srt, m4b=kept)
     assert '<a href="demo.srt" download>Captions (SRT)</a> (0.3\u00a0MB)' in page
     assert '<a href="demo.mp3" download>MP3</a> (2\u00a0kB)' in page
-    assert "demo.m4b" not in page
+    assert '<a href="demo.m4b" download>M4B audiobook</a> (0.3\u00a0MB)' in page
 
 
-@pytest.mark.parametrize(("same_timeline", "linked"), [(True, True), (False, False)])
-def test_an_earlier_builds_file_is_linked_only_if_the_builder_keeps_it(
-    tmp_path, same_timeline, linked
-):
-    (tmp_path / "demo.m4b").write_bytes(b"\0" * 300_000)
-    old = _manifest(title="Demo" if same_timeline else "An older title")
-    old["outputs"] = {"m4b": {"path": "demo.m4b", "bytes": 300_000}}
-    (tmp_path / "demo.json").write_text(json.dumps(old), encoding="utf-8")
-    page = _write(tmp_path, _manifest())
-    assert ('<a href="demo.m4b" download>M4B audiobook</a> (0.3\u00a0MB)' in page) is linked
-
-
-def test_an_opus_file_beside_the_page_is_the_first_source(tmp_path, monkeypatch):
+def test_an_opus_output_is_the_first_source(tmp_path, monkeypatch):
     opus = type("Opus", (), {"NAME": "opus", "SUFFIX": ".opus"})
     monkeypatch.setitem(FORMATS, "opus", opus)
-    (tmp_path / ".demo.opus.staging").write_bytes(b"\0" * 10)  # staged by this build
-    page = _write(tmp_path, _manifest())
+    staged = tmp_path / ".demo.opus.staging"
+    staged.write_bytes(b"\0" * 10)
+    page = _write(tmp_path, _manifest(), opus=staged)
     sources = re.findall(r'<source src="([^"]+)"', page)
     assert sources == ["demo.opus", "demo.mp3"]
 

@@ -524,8 +524,10 @@ class Builder:
                     "cover": _file_hash(self.settings.cover),
                 }
             else:
+                # A format that links every output (the web page) changes when any does.
+                reads = outputs if getattr(module, "LINKS_ALL", False) else module.NEEDS
                 inputs = {
-                    "needs": {n: outputs[n]["fingerprint"] for n in module.NEEDS},
+                    "needs": {n: outputs[n]["fingerprint"] for n in reads},
                     "version": module.VERSION,
                 }
             fingerprint = hash_key({**inputs, "manifest": _timeline(manifest)})
@@ -538,7 +540,7 @@ class Builder:
             if is_audio(name):
                 module.write(manifest, paths, staged, cover=self.settings.cover)
             else:
-                audio = {n: self._current(outputs[n]) for n in module.NEEDS}
+                audio = {n: self._current(o) for n, o in outputs.items()}
                 module.write(manifest, audio, staged)
             outputs[name] = {
                 "path": final.name,

@@ -8,8 +8,10 @@ players or readers it is for) and a ``write`` function.
   segments with it and calls ``write(manifest, segments, dest, cover=...)``.
 - Every other format has ``NEEDS`` (the audio formats it reads, built first) and
   ``VERSION`` (bump it when its output changes), and is called as
-  ``write(manifest, audio, dest)`` where ``audio`` maps each needed format to its built
-  file. It reads the manifest and that audio only: never the article, never the engine.
+  ``write(manifest, audio, dest)`` where ``audio`` maps every format built before it
+  (its NEEDS among them) to its file. It reads the manifest and that audio only: never
+  the article, never the engine. With ``LINKS_ALL = True`` (the web page, which links
+  every download) it is rewritten whenever any earlier output changes.
 - A module may also have ``write_index(out_dir)``, called once after every build, for
   files that list all editions (the web page's ``index.html``).
 """

@@ -18,7 +18,7 @@ from .readalong import esc
 
 NAME = "epub"
 SUFFIX = ".epub"
-FOR = "read-along e-book (EPUB 3 Media Overlays): Thorium, Apple Books, Kobo, Dolphin EasyReader"
+FOR = "read-along e-book (EPUB 3 Media Overlays): Thorium, EasyReader; any EPUB 3 reader (text)"
 NEEDS = ("mp3",)
 VERSION = 1
 

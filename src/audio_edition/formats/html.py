@@ -29,6 +29,7 @@ SUFFIX = ".html"
 FOR = "web browsers: the article beside its audio, the sentence being read highlighted"
 NEEDS = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
 VERSION = 1
+LINKS_ALL = True  # the page offers a download of every format built with it
 
 INDEX = "index.html"
 GENERATOR = "audio-edition"
@@ -68,36 +69,18 @@ def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
 def built_files(manifest: dict, audio: dict[str, Path], dest: Path) -> dict[str, tuple[str, int]]:
     """Each built format's final file name and size, in ``FORMATS`` order.
 
-    The builder hands over only the audio in NEEDS, so the others are found beside the
-    page: staged by this build (the same hidden naming as ``dest``; "html" is the last
-    format built), or in place from an earlier build whose outputs the builder keeps (same
-    timeline). Never a file the builder is about to delete as stale.
+    The builder hands a format with ``LINKS_ALL`` every output built before it (the page
+    is the last format), staged or in place, and rewrites the page when any of them
+    changes.
     """
     from . import FORMATS
 
     slug = manifest["slug"]
-    kept = _kept_outputs(manifest, dest.parent)
-    files: dict[str, tuple[str, int]] = {}
-    for name, module in FORMATS.items():
-        final = f"{slug}{module.SUFFIX}"
-        candidates = [Path(audio[name])] if name in audio else []
-        candidates.append(dest.with_name(dest.name.replace(f"{slug}{SUFFIX}", final, 1)))
-        if name in kept:
-            candidates.append(dest.with_name(final))
-        found = next((p for p in candidates if p.is_file()), None)
-        if name != NAME and found is not None:
-            files[name] = (final, found.stat().st_size)
-    return files
-
-
-def _kept_outputs(manifest: dict, out_dir: Path) -> set[str]:
-    """Formats of the previous build that stay in place: same timeline (see Builder.commit)."""
-    from ..build import TIMELINE_KEYS
-
-    old = read_manifest(out_dir / f"{manifest['slug']}.json")
-    if not old or any(old.get(k) != manifest.get(k) for k in TIMELINE_KEYS):
-        return set()
-    return set(old.get("outputs", {}))
+    return {
+        name: (f"{slug}{module.SUFFIX}", Path(audio[name]).stat().st_size)
+        for name, module in FORMATS.items()
+        if name in audio and name != NAME
+    }
 
 
 def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:

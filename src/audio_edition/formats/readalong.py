@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
 
@@ -119,7 +120,7 @@ def _announcement(manifest: dict, kind: str) -> list[Block]:
     return [Block("p", kind, a["text"], [phrase], "announcement")]
 
 
-def _levels(levels: list[int]):
+def _levels(levels: list[int]) -> Iterator[int]:
     """Heading levels renumbered under the title (h1): nested as written, never skipping."""
     stack: list[int] = []
     for level in levels:
