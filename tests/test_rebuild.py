@@ -106,11 +106,11 @@ def test_a_shared_cache_lets_a_second_project_reuse_every_clip(project, tmp_path
 
 
 def test_a_cover_image_is_embedded(project):
+    import subprocess
+
     from mutagen.id3 import ID3
 
     from .conftest import run_cli
-
-    import subprocess
 
     cover = project / "cover.png"
     subprocess.run(

@@ -157,7 +157,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 def cmd_formats(args: argparse.Namespace) -> int:
     for name, module in FORMATS.items():
-        print(f"{name:12} {module.FOR}")
+        print(f"{name:14} {module.FOR}")
     return 0
 
 
