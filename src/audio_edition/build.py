@@ -15,7 +15,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -26,7 +27,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .errors import AudioEditionError, SourceError, ToolMissingError
 from .files import hash_key, slugify
-from .manifest import read_manifest, write_manifest
+from .manifest import content_key, read_manifest, write_manifest
 from .speech import (
     SAMPLE_FORMAT,
     Pyttsx3Engine,
@@ -48,19 +49,6 @@ if TYPE_CHECKING:
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 STAGING = ".staging"
-TIMELINE_KEYS = (
-    "title",
-    "author",
-    "publisher",
-    "date",
-    "language",
-    "voice",
-    "loudness",
-    "announcements",
-    "chapters",
-    "paragraphs",
-    "duration_samples",
-)
 
 
 @dataclass
@@ -331,16 +319,36 @@ class Builder:
             ]
             self.progress.start(article, len(jobs))
             try:
-                for _, path in self.engine.synthesize(jobs, self.settings.jobs):
-                    key = path.stem
-                    infos[key] = self.cache.add_clip(key, path)
-                    ready(key, infos[key])
-                    self.progress.advance()
+                infos.update(self._synthesize(jobs, ready))
             finally:
                 self.progress.finish()
                 for _, path in jobs:
                     path.unlink(missing_ok=True)
         return [infos[k] for k in keys], len(missing)
+
+    def _synthesize(self, jobs: list, ready: Callable[[str, ClipInfo], None]) -> dict:
+        """Speak the jobs; each clip is trimmed, limited and measured in a thread pool.
+
+        Processing a clip costs about as much as speaking it, and numpy releases the GIL,
+        so it runs beside the speech workers instead of holding up the builder's thread.
+        """
+        infos: dict[str, ClipInfo] = {}
+        pending: set[Future] = set()
+
+        def harvest(done: Iterable[Future]) -> None:
+            for future in done:
+                pending.discard(future)
+                info = future.result()
+                infos[info.key] = info
+                ready(info.key, info)
+                self.progress.advance()
+
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs)) as pool:
+            for _, path in self.engine.synthesize(jobs, self.settings.jobs):
+                pending.add(pool.submit(self.cache.add_clip, path.stem, path))
+                harvest([f for f in pending if f.done()])
+            harvest(list(as_completed(pending)))
+        return infos
 
     # -- one article
     def build(self, path: Path) -> EditionResult:
@@ -530,7 +538,7 @@ class Builder:
                     "needs": {n: outputs[n]["fingerprint"] for n in reads},
                     "version": module.VERSION,
                 }
-            fingerprint = hash_key({**inputs, "manifest": _timeline(manifest)})
+            fingerprint = hash_key({**inputs, "manifest": content_key(manifest)})
             prev = previous.get(name)
             unchanged = prev and prev.get("fingerprint") == fingerprint and _intact(final, prev)
             if unchanged and not self.settings.force:
@@ -578,7 +586,7 @@ class Builder:
         for name, info in (old or {}).get("outputs", {}).items():
             if name in outputs:
                 continue
-            if _timeline(old) == _timeline(manifest) and _intact(self.out / info["path"], info):
+            if content_key(old) == content_key(manifest) and _intact(self.out / info["path"], info):
                 outputs[name] = info  # not asked for this time, and still this edition's audio
             else:
                 (self.out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
@@ -631,11 +639,6 @@ def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
     return old.get("build", {}).get("input") == key and all(
         f in outputs and _intact(out / outputs[f]["path"], outputs[f]) for f in formats
     )
-
-
-def _timeline(manifest: dict) -> str:
-    """What an audio file's content depends on, as recorded in its manifest."""
-    return hash_key({k: manifest.get(k) for k in TIMELINE_KEYS})
 
 
 def _voice_name(engine: SpeechEngine, voice_id: str) -> str:

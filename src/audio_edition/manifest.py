@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, hash_key
 
 if TYPE_CHECKING:  # only for types: reading a manifest must stay cheap (the no-change path)
     from .assemble import Segment
@@ -165,6 +165,27 @@ def _chapters(article: Article, paragraphs: list, announcements: dict, total: in
         {k: ch[k] for k in ("index", "title", "start_ms", "end_ms", "paragraphs")}
         for ch in chapters
     ]
+
+
+# What an edition's content is: everything but where its files are and how it was built.
+CONTENT_KEYS = (
+    "title",
+    "author",
+    "publisher",
+    "date",
+    "language",
+    "voice",
+    "loudness",
+    "announcements",
+    "chapters",
+    "paragraphs",
+    "duration_samples",
+)
+
+
+def content_key(manifest: dict) -> str:
+    """A hash of the edition's content: equal keys, the same audio and text at the same times."""
+    return hash_key({k: manifest.get(k) for k in CONTENT_KEYS})
 
 
 def read_manifest(path: Path) -> dict | None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
 
-from ..files import hash_key
+from ..manifest import content_key
 
 
 @dataclass
@@ -216,22 +216,6 @@ def modified(manifest: dict) -> str:
     day = dt.datetime.fromisoformat(((article_date(manifest) or "2000") + "-01-01")[:10])
     seconds = int(content_key(manifest), 16) % 86_400
     return (day + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def content_key(manifest: dict) -> str:
-    keys = (
-        "title",
-        "author",
-        "publisher",
-        "date",
-        "language",
-        "voice",
-        "announcements",
-        "chapters",
-        "paragraphs",
-        "duration_samples",
-    )
-    return hash_key({k: manifest.get(k) for k in keys})
 
 
 def narrator(manifest: dict) -> str:
