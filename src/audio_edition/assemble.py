@@ -12,6 +12,7 @@ the manifest is an exact sample position, converted to milliseconds once.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,14 +37,13 @@ class Spoken:
     text: str
     clip: ClipInfo
     gain_db: float
+    owner: str | int  # its paragraph's number, or "opening" / "closing"
 
 
 @dataclass(frozen=True)
 class Segment:
     """A stretch of the edition encoded on its own: its parts and where each clip sits."""
 
-    kind: str  # "opening" | "paragraph" | "closing"
-    paragraph: int | None
     parts: tuple[Spoken | int, ...]  # a clip, or a silence of n samples
     lead: int  # silence before the content, so content starts at the same decoded sample
     length: int  # decoded length in samples, equal in every codec
@@ -85,8 +85,11 @@ def samples_to_ms(samples: int) -> int:
     return round(samples * 1000 / SAMPLE_RATE)
 
 
-def segment_parts(spoken: Sequence[Spoken], pauses: Pauses) -> list[Spoken | int]:
-    """Clips with the pauses between them; ends with the paragraph pause."""
+def paragraph_parts(spoken: Sequence[Spoken], pauses: Pauses) -> list[Spoken | int]:
+    """One paragraph's (or announcement's) clips with the pauses between them.
+
+    A heading gets a longer pause before and after it; the paragraph pause ends it.
+    """
     parts: list[Spoken | int] = []
     if spoken and spoken[0].role == "heading":
         parts.append(ms_to_samples(pauses.heading_before_ms))
@@ -132,9 +135,53 @@ def pads(content: int, lead: int, length: int, codec: Codec) -> tuple[int, int]:
     return fill
 
 
-def make_segment(kind: str, paragraph: int | None, parts: Sequence[Spoken | int]) -> Segment:
+def make_segment(parts: Sequence[Spoken | int]) -> Segment:
     content = sum(p if isinstance(p, int) else p.clip.samples for p in parts)
-    return Segment(kind, paragraph, tuple(parts), aligned_lead(), aligned_length(content))
+    return Segment(tuple(parts), aligned_lead(), aligned_length(content))
+
+
+SEGMENT_EVERY = 6  # paragraphs per segment, on average
+SEGMENT_MOST = 24
+
+
+def plan_segments(
+    owners: Sequence[str | int],
+    keys: Sequence[str],
+    every: int = SEGMENT_EVERY,
+    most: int = SEGMENT_MOST,
+) -> list[list[int]]:
+    """Cut the edition's utterances (by index) into segments, each encoded on its own.
+
+    Starting an encoder costs ffmpeg about 70 ms of CPU, so a segment holds several
+    paragraphs. Where one ends is decided by content, as in content-defined chunking: after
+    a paragraph whose clips hash to 0 modulo ``every`` (or after ``most`` paragraphs).
+    Editing, inserting or moving a paragraph then changes the segment around it and
+    leaves the others as they were, so a rebuild re-encodes a few minutes of audio at most.
+    The announcements are segments of their own.
+    """
+    units: list[tuple[str | int, list[int]]] = []
+    for index, owner in enumerate(owners):
+        if units and units[-1][0] == owner:
+            units[-1][1].append(index)
+        else:
+            units.append((owner, [index]))
+    segments: list[list[int]] = []
+    current: list[int] = []
+    count = 0
+    for owner, members in units:
+        if isinstance(owner, str):  # an announcement
+            segments += [current, members] if current else [members]
+            current, count = [], 0
+            continue
+        current += members
+        count += 1
+        digest = hashlib.sha256("".join(keys[i] for i in members).encode()).digest()
+        if int.from_bytes(digest[:8], "big") % every == 0 or count >= most:
+            segments.append(current)
+            current, count = [], 0
+    if current:
+        segments.append(current)
+    return segments
 
 
 def render_segment(segment: Segment, codec: Codec, cache: Cache) -> bytes:

@@ -84,7 +84,7 @@ class Item:
 
     role: str  # "announcement" | "heading" | "sentence"
     text: str
-    segment: int  # index into the edition's segments
+    owner: str | int  # its paragraph's number, or "opening" / "closing"
     label: str  # where it is, for error messages
 
 
@@ -238,42 +238,25 @@ class Builder:
         }
         return hash_key(payload)
 
-    def items(self, article: Article) -> tuple[list[Item], list[tuple[str, int | None]]]:
-        """Every utterance in order, and the segments (kind, paragraph number) they fill."""
+    def items(self, article: Article) -> list[Item]:
+        """Every utterance of the edition, in order."""
         items: list[Item] = []
-        segments: list[tuple[str, int | None]] = []
         name = article.path.name
         if self.settings.opening:
-            items.append(
-                Item(
-                    "announcement",
-                    self._announce(self.settings.opening, article),
-                    0,
-                    f"{name}: opening announcement",
-                )
-            )
-            segments.append(("opening", None))
+            text = self._announce(self.settings.opening, article)
+            items.append(Item("announcement", text, "opening", f"{name}: opening announcement"))
         for number, para in enumerate(article.paragraphs, start=1):
-            seg = len(segments)
-            segments.append(("paragraph", number))
             where = f"{name}: paragraph {number} (line {para.line})"
             if para.heading:
-                items.append(Item("heading", para.heading, seg, f"{where}, heading"))
+                items.append(Item("heading", para.heading, number, f"{where}, heading"))
             items += [
-                Item("sentence", t, seg, f"{where}, sentence {i}")
+                Item("sentence", t, number, f"{where}, sentence {i}")
                 for i, t in enumerate(para.sentences, start=1)
             ]
         if self.settings.closing:
-            items.append(
-                Item(
-                    "announcement",
-                    self._announce(self.settings.closing, article),
-                    len(segments),
-                    f"{name}: closing announcement",
-                )
-            )
-            segments.append(("closing", None))
-        return items, segments
+            text = self._announce(self.settings.closing, article)
+            items.append(Item("announcement", text, "closing", f"{name}: closing announcement"))
+        return items
 
     def _announce(self, template: str, article: Article) -> str:
         byline = f"By {article.author}. " if article.author else ""
@@ -364,40 +347,45 @@ class Builder:
 
         article = read_article(path)
         voice = self.voice_for(article)
-        items, layout = self.items(article)
+        items = self.items(article)
         keys = self.clip_keys(items, voice)
-        with self.encoder(items, keys, layout, formats) as ready:
+        plan = self.plan(items, keys)
+        with self.encoder(items, keys, plan, formats) as ready:
             clips, synthesized = self.clips(items, keys, voice, path.name, ready)
-        manifest, segments = self.lay_out(article, items, layout, clips, voice, path)
+        manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
         outputs = self.write_formats(manifest, segments, old, formats, slug)
         manifest["outputs"] = outputs
         manifest["build"] = {"input": key, "generator": f"audio-edition {__version__}"}
         changed = self.commit(slug, manifest, old, outputs)
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
-    def segment(
-        self, where: tuple[str, int | None], members: list[tuple[Item, ClipInfo]]
-    ) -> Segment:
+    def plan(self, items: list[Item], keys: list[str]) -> list[list[int]]:
+        """Which utterances (by index) each segment holds."""
+        from .assemble import plan_segments
+
+        return plan_segments([i.owner for i in items], keys)
+
+    def segment(self, members: list[tuple[Item, ClipInfo]]) -> Segment:
         """A segment from its clips: each clip normalised on its own, pauses between."""
-        from .assemble import Spoken, make_segment, segment_parts
+        from .assemble import Spoken, make_segment, paragraph_parts
         from .loudness import clip_gain
 
         # Half a dB under the ceiling: lossy encoding overshoots peaks a little.
         ceiling = self.settings.true_peak_dbtp - 0.5
-        spoken = [
-            Spoken(
-                item.role,
-                item.text,
-                clip,
-                clip_gain(clip.loudness, self.settings.loudness_lufs, ceiling),
-            )
-            for item, clip in members
-        ]
-        return make_segment(*where, segment_parts(spoken, self.settings.pauses))
+        target = self.settings.loudness_lufs
+        parts: list = []
+        for owner in dict.fromkeys(item.owner for item, _ in members):
+            spoken = [
+                Spoken(item.role, item.text, clip, clip_gain(clip.loudness, target, ceiling), owner)
+                for item, clip in members
+                if item.owner == owner
+            ]
+            parts += paragraph_parts(spoken, self.settings.pauses)
+        return make_segment(parts)
 
     @contextmanager
     def encoder(
-        self, items: list[Item], keys: list[str], layout: list, formats: list[str]
+        self, items: list[Item], keys: list[str], plan: list[list[int]], formats: list[str]
     ) -> Iterator[Callable[[str, ClipInfo], None]]:
         """Encode each segment in the background as soon as all its clips are available.
 
@@ -407,10 +395,7 @@ class Builder:
         from .segment_queue import SegmentQueue
 
         codecs = self.codecs(formats)
-        members = [[] for _ in layout]  # item indices of each segment
-        for n, item in enumerate(items):
-            members[item.segment].append(n)
-        missing = [set(keys[n] for n in m) for m in members]
+        missing = [set(keys[n] for n in members) for members in plan]
         segments_of: dict[str, list[int]] = {}
         for i, segment_keys in enumerate(missing):
             for k in segment_keys:
@@ -424,7 +409,7 @@ class Builder:
                     missing[i].discard(key)
                     if missing[i]:
                         continue
-                    seg = self.segment(layout[i], [(items[n], known[keys[n]]) for n in members[i]])
+                    seg = self.segment([(items[n], known[keys[n]]) for n in plan[i]])
                     for codec in codecs:
                         dest = self.segment_file(seg, codec)
                         if not dest.exists():
@@ -443,14 +428,11 @@ class Builder:
         key = segment.recipe_key(codec, ffmpeg_version())
         return self.cache.segment_path(codec.name, key, codec.segment_ext)
 
-    def lay_out(self, article, items, layout, clips, voice, path) -> tuple[dict, list[Segment]]:
+    def lay_out(self, article, items, plan, clips, voice, path) -> tuple[dict, list[Segment]]:
         from .loudness import integrated_loudness
         from .manifest import build_manifest
 
-        members: list[list[tuple[Item, ClipInfo]]] = [[] for _ in layout]
-        for item, clip in zip(items, clips, strict=True):
-            members[item.segment].append((item, clip))
-        segments = [self.segment(layout[i], members[i]) for i in range(len(layout))]
+        segments = [self.segment([(items[n], clips[n]) for n in members]) for members in plan]
         predicted = integrated_loudness(
             (p.clip.loudness, p.gain_db)
             for seg in segments
@@ -476,7 +458,7 @@ class Builder:
         from .source import read_article
 
         article = read_article(path)
-        items, _ = self.items(article)
+        items = self.items(article)
         keys = self.clip_keys(items, self.voice_for(article))
         todo = {
             k: i
@@ -495,12 +477,13 @@ class Builder:
         for path in paths:
             article = read_article(path)
             voice = self.voice_for(article)
-            items, layout = self.items(article)
+            items = self.items(article)
             keys = self.clip_keys(items, voice)
             clips.update(keys)
             infos = [self.cache.clip_info(k) for k in keys]
             if all(infos):
-                _, laid = self.lay_out(article, items, layout, infos, voice, path)
+                plan = self.plan(items, keys)
+                _, laid = self.lay_out(article, items, plan, infos, voice, path)
                 segments.update(
                     self.segment_file(seg, codec).stem
                     for seg in laid

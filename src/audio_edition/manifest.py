@@ -81,18 +81,22 @@ def build_manifest(
     source: str,
 ) -> dict:
     """The manifest for an article laid out as ``segments`` (opening, paragraphs, closing)."""
-    offsets, pos = [], 0
+    spans: dict[str | int, list] = {}
+    pos = 0
     for seg in segments:
-        offsets.append(pos)
+        for spoken, start, end in seg.spans():
+            spans.setdefault(spoken.owner, []).append((spoken, pos + start, pos + end))
         pos += seg.length
-    announcements = {"opening": None, "closing": None}
-    paragraphs = []
-    for seg, offset in zip(segments, offsets, strict=True):
-        spans = [(s, offset + a, offset + b) for s, a, b in seg.spans()]
-        if seg.kind != "paragraph":
-            announcements[seg.kind] = {"text": spans[0][0].text, **_span(spans[0][1], spans[0][2])}
-            continue
-        paragraphs.append(_paragraph_entry(article, seg.paragraph, spans))
+    announcements = {}
+    for kind in ("opening", "closing"):
+        found = spans.get(kind)
+        announcements[kind] = (
+            {"text": found[0][0].text, **_span(found[0][1], found[0][2])} if found else None
+        )
+    paragraphs = [
+        _paragraph_entry(article, number, spans[number])
+        for number in range(1, len(article.paragraphs) + 1)
+    ]
     chapters = _chapters(article, paragraphs, announcements, pos)
     return {
         "manifest_version": MANIFEST_VERSION,
