@@ -16,6 +16,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 from pydub import AudioSegment
@@ -184,19 +185,22 @@ def plan_segments(
     return segments
 
 
-def render_segment(segment: Segment, codec: Codec, cache: Cache) -> bytes:
-    """The segment's PCM (s16le mono) for one codec, assembled with pydub."""
+def write_segment(segment: Segment, codec: Codec, cache: Cache, sink: BinaryIO) -> int:
+    """Write the segment's PCM (s16le mono) for one codec to ``sink``; return its samples.
+
+    Each clip and pause is a pydub AudioSegment written as it comes: never a whole
+    segment in memory, and never repeated `+` (concatenating pairwise is quadratic).
+    """
     pre, post = pads(segment.content_samples(), segment.lead, segment.length, codec)
-    pieces = [_silence(pre)]
-    for part in segment.parts:
+    written = 0
+    for part in (pre, *segment.parts, post):
         if isinstance(part, int):
-            pieces.append(_silence(part))
+            piece = _silence(part)
         else:
-            samples = apply_gain(cache.read_clip(part.clip), part.gain_db)
-            pieces.append(_clip_segment(samples))
-    pieces.append(_silence(post))
-    # One join, not repeated `+`: concatenating AudioSegments pairwise is quadratic.
-    return b"".join(p.raw_data for p in pieces)
+            piece = _clip_segment(apply_gain(cache.read_clip(part.clip), part.gain_db))
+        sink.write(piece.raw_data)
+        written += len(piece.raw_data) // 2
+    return written
 
 
 def _silence(samples: int) -> AudioSegment:

@@ -391,7 +391,7 @@ class Builder:
 
         Yields the ``ready(key, info)`` callback that ``clips()`` calls for every clip.
         """
-        from .assemble import render_segment
+        from .assemble import write_segment
         from .segment_queue import SegmentQueue
 
         codecs = self.codecs(formats)
@@ -414,7 +414,9 @@ class Builder:
                         dest = self.segment_file(seg, codec)
                         if not dest.exists():
                             queue.submit(
-                                lambda s=seg, c=codec: render_segment(s, c, self.cache), codec, dest
+                                lambda sink, s=seg, c=codec: write_segment(s, c, self.cache, sink),
+                                codec,
+                                dest,
                             )
 
             yield ready
@@ -548,14 +550,16 @@ class Builder:
 
     def encode(self, segments: list[Segment], codec: Codec) -> list[Path]:
         """Each segment's encoded file, encoding any the background did not (a safety net)."""
-        from .assemble import render_segment
+        from .assemble import write_segment
         from .segment_queue import SegmentQueue
 
         paths = [self.segment_file(s, codec) for s in segments]
         with SegmentQueue(max(1, self.settings.jobs)) as queue:
             for seg, path in zip(segments, paths, strict=True):
                 if not path.exists():
-                    queue.submit(lambda s=seg: render_segment(s, codec, self.cache), codec, path)
+                    queue.submit(
+                        lambda sink, s=seg: write_segment(s, codec, self.cache, sink), codec, path
+                    )
         return paths
 
     def commit(self, slug: str, manifest: dict, old: dict | None, outputs: dict) -> bool:

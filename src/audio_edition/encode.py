@@ -63,7 +63,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from audio_edition.errors import AudioEditionError, ToolMissingError
 
@@ -262,17 +262,14 @@ def encode_segment(pcm: bytes, codec: Codec, dest: Path) -> int:
         _unlink(tmp)
 
 
-def encode_segments(jobs: list[tuple[Callable[[], bytes], Path]], codec: Codec) -> None:
+def encode_segments(jobs: list[tuple[Callable[[BinaryIO], int], Path]], codec: Codec) -> None:
     """Encode several segments in one ffmpeg run, one encoder per segment.
 
-    Each job is (render, dest): ``render()`` gives the segment's PCM, which goes straight
-    to a scratch file so only one segment's PCM is in memory at a time. Each output is
-    what ``encode_segment`` would write (its own encoder, its own priming), so the timing
-    model holds; only ffmpeg's start-up (~0.1 s) is shared.
+    Each job is (render, dest): ``render(sink)`` writes the segment's PCM to a scratch
+    file and returns its sample count, so no segment is ever whole in memory. Each output
+    is what ``encode_segment`` would write (its own encoder, its own priming), so the
+    timing model holds; only ffmpeg's start-up is shared.
     """
-    if len(jobs) == 1:
-        encode_segment(jobs[0][0](), codec, jobs[0][1])
-        return
     for _, dest in jobs:
         dest.parent.mkdir(parents=True, exist_ok=True)
     tmps = [_temp_beside(dest) for _, dest in jobs]
@@ -281,13 +278,12 @@ def encode_segments(jobs: list[tuple[Callable[[], bytes], Path]], codec: Codec) 
             cmd = _ffmpeg()
             lengths = []
             for i, (render, dest) in enumerate(jobs):
-                pcm = render()
-                if not pcm or len(pcm) % 2:
-                    raise EncodeError(f"segment {dest.name}: PCM must be whole s16 samples")
-                lengths.append(len(pcm) // 2)
                 raw = Path(work) / f"{i}.raw"
-                raw.write_bytes(pcm)
-                del pcm
+                with open(raw, "wb") as sink:
+                    samples = render(sink)
+                if samples <= 0:
+                    raise EncodeError(f"segment {dest.name}: no audio to encode")
+                lengths.append(samples)
                 # ffmpeg sleeps 10 ms whenever an input thread's queue runs dry (8 by default).
                 cmd += ["-thread_queue_size", "64", *_PCM_INPUT[:-1], str(raw)]
             for i, tmp in enumerate(tmps):

@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from .encode import Codec, encode_segments
 
@@ -21,7 +22,8 @@ _STOP = None
 class SegmentQueue:
     """``with SegmentQueue(jobs) as q: q.submit(render, codec, dest)``; waits on exit.
 
-    ``render()`` gives the segment's PCM; it runs in the worker thread. The first error
+    ``render(sink)`` writes the segment's PCM and returns its samples; it runs in the
+    worker thread. The first error
     stops the queue and is raised on exit.
     """
 
@@ -35,7 +37,7 @@ class SegmentQueue:
             t.start()
         return self
 
-    def submit(self, render: Callable[[], bytes], codec: Codec, dest: Path) -> None:
+    def submit(self, render: Callable[[BinaryIO], int], codec: Codec, dest: Path) -> None:
         if self._error is None:
             self._queue.put((render, codec, dest))
 
