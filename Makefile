@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 RUN_PACKAGES := espeak-ng ffmpeg
 TEST_PACKAGES := $(RUN_PACKAGES) chromium epubcheck default-jre-headless
 
-.PHONY: run test test-fast bench lint setup system-run system-test
+.PHONY: run test test-fast bench lint system-run system-test apt
 
 run: system-run $(STAMP)
 	$(VENV)/bin/audio-edition build
