@@ -82,10 +82,6 @@ def ms_to_samples(ms: float) -> int:
     return round(ms * SAMPLE_RATE / 1000)
 
 
-def samples_to_ms(samples: int) -> int:
-    return round(samples * 1000 / SAMPLE_RATE)
-
-
 def paragraph_parts(spoken: Sequence[Spoken], pauses: Pauses) -> list[Spoken | int]:
     """One paragraph's (or announcement's) clips with the pauses between them.
 

@@ -126,9 +126,6 @@ class Cache:
             return None
         return info
 
-    def has_clips(self, keys: Iterable[str]) -> dict[str, ClipInfo | None]:
-        return {k: self.clip_info(k) for k in keys}
-
     def scratch_dir(self) -> Path:
         path = self.root / "tmp"
         path.mkdir(parents=True, exist_ok=True)
