@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Settings, load_settings
 from .errors import AudioEditionError, SourceError, ToolMissingError
-from .files import hash_key, slugify
+from .files import ARTICLE_SUFFIXES, hash_key, read_article_bytes, slugify
 from .manifest import content_key, read_manifest, write_manifest
 from .speech import (
     SAMPLE_FORMAT,
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 # so the modules that pull in numpy, scipy, pydub and pysbd load only when there is work:
 # each method imports what it needs.
 
-ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 STAGING = ".staging"
 
 
@@ -335,7 +334,7 @@ class Builder:
 
     # -- one article
     def build(self, path: Path) -> EditionResult:
-        raw = _read_bytes(path)
+        raw = read_article_bytes(path)
         slug = slugify(path.stem)
         manifest_path = self.out / f"{slug}.json"
         formats = list(self.settings.formats)
@@ -343,9 +342,9 @@ class Builder:
         key = self.input_key(raw)
         if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
             return _result(path, old, formats, self.out, synthesized=0, changed=False)
-        from .source import read_article
+        from .source import article_from_bytes
 
-        article = read_article(path)
+        article = article_from_bytes(raw, path)
         voice = self.voice_for(article)
         items = self.items(article)
         keys = self.clip_keys(items, voice)
@@ -585,17 +584,6 @@ class Builder:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise SourceError(f"{path}: is a folder, not an article") from None
-    except FileNotFoundError:
-        raise SourceError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def _file_hash(path: Path | None) -> str | None:

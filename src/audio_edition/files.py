@@ -14,6 +14,10 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from .errors import SourceError
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
+
 
 def slugify(name: str) -> str:
     """File-name-safe edition name: "Gwadar Editorial!" -> "gwadar-editorial"."""
@@ -47,3 +51,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_article_bytes(path: Path) -> bytes:
+    """An article file's bytes, or a one-line SourceError naming it."""
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not a file")
+    if path.suffix.lower() not in ARTICLE_SUFFIXES:
+        if not path.exists():
+            raise SourceError(f"{path}: no such file")
+        kind = repr(path.suffix) if path.suffix else "(no extension)"
+        raise SourceError(f"{path}: unsupported file type {kind}; use .txt, .md or .markdown")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None

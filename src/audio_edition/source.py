@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from audio_edition.errors import SourceError
-from audio_edition.files import slugify
+from audio_edition.files import read_article_bytes, slugify
 
 if TYPE_CHECKING:
     import pysbd
@@ -40,7 +40,6 @@ __all__ = [
 # Longest piece handed to the speech engine in one go; longer sentences are split further.
 MAX_SENTENCE_CHARS = 400
 
-TEXT_SUFFIXES = frozenset({".txt"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 
 _BOM = b"\xef\xbb\xbf"
@@ -98,24 +97,12 @@ class Article:
 def read_article(path: Path) -> Article:
     """Read an article file (.txt, .md, .markdown) and parse it; raise SourceError."""
     path = Path(path)
-    data = _read_bytes(path)
+    return article_from_bytes(read_article_bytes(path), path)
+
+
+def article_from_bytes(data: bytes, path: Path) -> Article:
+    """Parse an article from the bytes of its file (read once by the caller)."""
     return parse_article(_decode(data, path), path)
-
-
-def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise _error(path, "is a folder, not a file")
-    if path.suffix.lower() not in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
-        if not path.exists():
-            raise _error(path, "no such file")
-        kind = repr(path.suffix) if path.suffix else "(no extension)"
-        raise _error(path, f"unsupported file type {kind}; use .txt, .md or .markdown")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise _error(path, "no such file") from None
-    except OSError as exc:
-        raise _error(path, f"cannot read: {exc.strerror or exc}") from None
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -89,18 +89,12 @@ def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
     lang = escape(manifest.get("language") or "en")
     return "\n".join(
         [
-            "<!doctype html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f'<meta http-equiv="Content-Security-Policy" content="{_csp(css, js)}">',
-            f'<meta name="generator" content="{GENERATOR}">',
-            f'<meta name="description" content="Audio edition of {title}, with its text.">',
-            f"<title>{title} (audio edition)</title>",
-            '<link rel="icon" href="data:,">',  # no favicon request: the page uses no network
-            f"<style>{css}</style>",
-            "</head>",
+            *_head(
+                _csp(css, js),
+                f"{title} (audio edition)",
+                css,
+                f"Audio edition of {title}, with its text.",
+            ),
             "<body>",
             '<a class="skip" href="#text">Skip to the text</a>',
             _masthead(manifest, files, lang),
@@ -119,6 +113,24 @@ def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
             "",
         ]
     )
+
+
+def _head(csp: str, title: str, css: str, description: str | None = None) -> list[str]:
+    """The document start and head both pages share; ``title`` is already escaped."""
+    return [
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+        f'<meta name="generator" content="{GENERATOR}">',
+        *([f'<meta name="description" content="{description}">'] if description else []),
+        f"<title>{title}</title>",
+        '<link rel="icon" href="data:,">',  # no favicon request: the pages use no network
+        f"<style>{css}</style>",
+        "</head>",
+    ]
 
 
 @lru_cache
@@ -355,18 +367,11 @@ def index_page(editions: list[dict]) -> str:
     items = "\n".join(_index_entry(m) for m in editions)
     return "\n".join(
         [
-            "<!doctype html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-            f"style-src '{_sha256(css)}'; img-src data:; base-uri 'none'\">",
-            f'<meta name="generator" content="{GENERATOR}">',
-            "<title>Audio editions</title>",
-            '<link rel="icon" href="data:,">',
-            f"<style>{css}</style>",
-            "</head>",
+            *_head(
+                f"default-src 'none'; style-src '{_sha256(css)}'; img-src data:; base-uri 'none'",
+                "Audio editions",
+                css,
+            ),
             "<body>",
             '<header class="masthead"><h1>Audio editions</h1>'
             f'<p class="about">{len(editions)} edition{"s" * (len(editions) != 1)}, '
