@@ -251,7 +251,9 @@ class _Worker:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
-        self.proc.stdin.close()
+        # Closing flushes any job still buffered for the dead worker: the pipe is broken.
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
         self.proc.stdout.close()
 
 
