@@ -499,17 +499,28 @@ def test_encode_segment_makes_the_cache_folder_it_writes_into(tmp_path: Path) ->
 
 @pytest.mark.integration
 @pytest.mark.parametrize("codec", [AAC, MP3], ids=["aac", "mp3"])
-def test_a_batch_of_segments_encodes_exactly_as_one_at_a_time(tmp_path: Path, codec: Codec):
-    """Batching only shares ffmpeg's start-up: each segment's bytes are the same."""
+def test_a_streamed_segment_encodes_exactly_as_one_given_whole(tmp_path: Path, codec: Codec):
+    """Streaming the PCM in pieces only saves memory: the segment's bytes are the same."""
     rng = np.random.default_rng(7)
-    pcms = [(rng.standard_normal(22050 * n) * 3000).astype("<i2").tobytes() for n in (1, 3, 2)]
-    for i, pcm in enumerate(pcms):
-        encode.encode_segment(pcm, codec, tmp_path / f"one{i}.{codec.segment_ext}")
-    batch = [
-        (lambda sink, p=p: sink.write(p) // 2, tmp_path / "b" / f"{i}.{codec.segment_ext}")
-        for i, p in enumerate(pcms)
-    ]
-    encode.encode_segments(batch, codec)
-    for i in range(len(pcms)):
-        one = (tmp_path / f"one{i}.{codec.segment_ext}").read_bytes()
-        assert (tmp_path / "b" / f"{i}.{codec.segment_ext}").read_bytes() == one
+    pcm = (rng.standard_normal(22050 * 3) * 3000).astype("<i2").tobytes()
+    encode.encode_segment(pcm, codec, tmp_path / f"whole.{codec.segment_ext}")
+
+    def render(sink) -> int:
+        for start in range(0, len(pcm), 10_000):
+            sink.write(pcm[start : start + 10_000])
+        return len(pcm) // 2
+
+    encode.encode_stream(render, codec, tmp_path / "streamed" / f"s.{codec.segment_ext}")
+    whole = (tmp_path / f"whole.{codec.segment_ext}").read_bytes()
+    assert (tmp_path / "streamed" / f"s.{codec.segment_ext}").read_bytes() == whole
+
+
+@pytest.mark.integration
+def test_a_segment_whose_audio_fails_midway_leaves_no_file(tmp_path: Path) -> None:
+    def render(sink) -> int:
+        sink.write(bytes(4096))
+        raise OSError("clip vanished")
+
+    with pytest.raises(OSError, match="clip vanished"):
+        encode.encode_stream(render, AAC, tmp_path / "s.aac")
+    assert list(tmp_path.iterdir()) == []

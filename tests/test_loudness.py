@@ -21,6 +21,7 @@ from audio_edition.loudness import (
     ClipLoudness,
     _biquad_pre_filter,
     _biquad_rlb_filter,
+    _k_weight,
     apply_gain,
     clip_gain,
     gated_level_db,
@@ -129,6 +130,12 @@ def test_k_weighting_derivation_reproduces_the_published_48k_coefficients() -> N
 
 def test_k_weighting_is_designed_for_22050_not_copied_from_48k() -> None:
     assert not np.allclose(_biquad_pre_filter(RATE)[1], _biquad_pre_filter(48000)[1])
+
+
+def test_k_weighting_in_blocks_equals_the_two_biquads_run_sample_by_sample() -> None:
+    x = _rng(3).standard_normal(40_000)  # several FFT blocks, and a partial one
+    expected = lfilter(*_biquad_rlb_filter(RATE), lfilter(*_biquad_pre_filter(RATE), x))
+    np.testing.assert_allclose(_k_weight(x, RATE), expected, atol=1e-9)
 
 
 def test_full_scale_1khz_sine_reads_minus_3_lufs() -> None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 22050
 
-CACHE_VERSION = 3  # bump when clip processing (trimming, limiting) changes
+CACHE_VERSION = 4  # bump when clip processing (trimming, limiting) changes
 CACHE_ENV = "AUDIO_EDITION_CACHE"
 TRIM_THRESHOLD = 200  # |sample| below this (about -44 dBFS) counts as silence when trimming
 TRIM_MARGIN = 330  # samples (15 ms) kept around speech so consonant edges are not cut

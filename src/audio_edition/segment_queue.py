@@ -1,8 +1,8 @@
-"""Encoding segments in background threads, several segments per ffmpeg run.
+"""Encoding segments in background threads, one ffmpeg process per segment.
 
-Segments become ready one by one while the rest of the edition is still being spoken.
-Each thread takes whatever has queued up (up to ``BATCH``) and encodes it in one ffmpeg
-process: starting ffmpeg costs about 0.1 s, as much as encoding a short paragraph.
+Segments become ready one by one while the rest of the edition is still being spoken;
+each thread takes the next and pipes its PCM into its own ffmpeg (see
+``encode.encode_stream`` for why not several segments per ffmpeg).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from .encode import Codec, encode_segments
+from .encode import Codec, encode_stream
 
-BATCH = 12
 _STOP = None
 
 
@@ -23,8 +22,7 @@ class SegmentQueue:
     """``with SegmentQueue(jobs) as q: q.submit(render, codec, dest)``; waits on exit.
 
     ``render(sink)`` writes the segment's PCM and returns its samples; it runs in the
-    worker thread. The first error
-    stops the queue and is raised on exit.
+    worker thread. The first error stops the queue and is raised on exit.
     """
 
     def __init__(self, jobs: int) -> None:
@@ -53,25 +51,10 @@ class SegmentQueue:
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not _STOP:
-            batch = [job]
-            while len(batch) < BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    self._queue.put(_STOP)  # leave it for the outer loop
-                    break
-                batch.append(more)
-            if self._error is None:
-                self._encode(batch)
-
-    def _encode(self, batch: list) -> None:
-        try:
-            by_codec: dict[str, list] = {}
-            for render, codec, dest in batch:
-                by_codec.setdefault(codec.name, []).append((codec, render, dest))
-            for jobs in by_codec.values():
-                encode_segments([(render, dest) for _, render, dest in jobs], jobs[0][0])
-        except BaseException as exc:  # raised again in the builder's thread
-            self._error = self._error or exc
+            if self._error is not None:
+                continue
+            render, codec, dest = job
+            try:
+                encode_stream(render, codec, dest)
+            except BaseException as exc:  # raised again in the builder's thread
+                self._error = self._error or exc
