@@ -5,7 +5,8 @@ For each book it prints, measured in the same run:
   of that WAV with the builder's AAC settings;
 - the cold build of the M4B alone (`--format m4b`, empty cache), and its ratio to the floor;
 - the no-change rebuild, and the one-sentence-edit rebuild (and its ratio to the cold build);
-- peak memory: of the builder process, and of its whole process tree (workers, ffmpeg).
+- peak memory: of the builder process (its own peak RSS), and of its whole process tree
+  (workers, ffmpeg): as PSS, shared pages counted once, and as RSS summed per process.
 
 Goals: cold <= 1.0x floor on 2 cores; edit <= 0.25x cold; no change < 0.5 s; peak memory
 < 200 MB for the long book and not growing with its length (compare the half book).
@@ -40,32 +41,40 @@ def long_book(copies: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
-    total, stack = 0, [pid]
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Memory of a process and all its descendants, in bytes: (PSS, RSS summed).
+
+    PSS (proportional set size) counts a page shared by several processes once in all,
+    split between them: it is what the tree costs the machine. Summed RSS counts shared
+    pages (ffmpeg's libraries, Python's) once per process, so it overstates the tree.
+    """
+    pss = rss = 0
+    stack = [pid]
     while stack:
         p = stack.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            pss += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1)) * 1024
+            rss += int(re.search(r"^Rss:\s+(\d+)", rollup, re.M).group(1)) * 1024
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, AttributeError):
             continue
-    return total
+    return pss, rss
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, int, int]:
-    """Run a command; return (seconds, its own peak RSS, peak RSS of its whole tree)."""
+def run(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
+    """Run a command; return (seconds, its own peak RSS, peak PSS and peak RSS of its tree)."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak_tree = 0
+    peak_pss = peak_rss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree
+        nonlocal peak_pss, peak_rss
         while not done.is_set():
-            peak_tree = max(peak_tree, tree_rss(proc.pid))
+            pss, rss = tree_memory(proc.pid)
+            peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -76,7 +85,7 @@ def run(args: list[str], cwd: Path) -> tuple[float, int, int]:
     seconds = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"failed: {' '.join(args)}: {proc.stderr.read().decode()[-500:]}")
-    return seconds, usage.ru_maxrss * 1024, peak_tree
+    return seconds, usage.ru_maxrss * 1024, peak_pss, peak_rss
 
 
 def raw_floor(text_path: Path, work: Path) -> float:
@@ -109,13 +118,13 @@ def bench(name: str, text: str) -> dict:
         article.write_text(text, encoding="utf-8")
         floor = raw_floor(article, project)
         build = [*CLI, "build", "--format", "m4b"]
-        cold, cold_rss, cold_tree = run(build, project)
+        cold, cold_rss, cold_pss, cold_sum = run(build, project)
         run(build, project)  # settle the fast path once
-        nochange, _, _ = run(build, project)
+        nochange, _, _, _ = run(build, project)
         edited = text.replace("daily wages", "daily pay", 1)
         assert edited != text
         article.write_text(edited, encoding="utf-8")
-        edit, edit_rss, edit_tree = run(build, project)
+        edit, edit_rss, edit_pss, edit_sum = run(build, project)
         words = len(text.split())
         return {
             "name": name,
@@ -125,7 +134,8 @@ def bench(name: str, text: str) -> dict:
             "nochange": nochange,
             "edit": edit,
             "rss": max(cold_rss, edit_rss),
-            "tree": max(cold_tree, edit_tree),
+            "pss": max(cold_pss, edit_pss),
+            "rss_sum": max(cold_sum, edit_sum),
         }
 
 
@@ -141,7 +151,8 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}")
     header = (
         f"{'book':28} {'words':>6} {'floor s':>8} {'cold s':>7} {'cold/floor':>10} "
-        f"{'no-change s':>11} {'edit s':>7} {'edit/cold':>9} {'builder MB':>10} {'tree MB':>8}"
+        f"{'no-change s':>11} {'edit s':>7} {'edit/cold':>9} {'builder MB':>10} "
+        f"{'tree PSS MB':>11} {'tree RSS sum MB':>15}"
     )
     print(header)
     for name, text in books:
@@ -149,7 +160,8 @@ def main() -> None:
         print(
             f"{r['name']:28} {r['words']:>6} {r['floor']:>8.1f} {r['cold']:>7.1f} "
             f"{r['cold'] / r['floor']:>10.2f} {r['nochange']:>11.2f} {r['edit']:>7.2f} "
-            f"{r['edit'] / r['cold']:>9.3f} {r['rss'] / 1e6:>10.0f} {r['tree'] / 1e6:>8.0f}",
+            f"{r['edit'] / r['cold']:>9.3f} {r['rss'] / 1e6:>10.0f} {r['pss'] / 1e6:>11.0f} "
+            f"{r['rss_sum'] / 1e6:>15.0f}",
             flush=True,
         )
 

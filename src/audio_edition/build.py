@@ -400,7 +400,7 @@ class Builder:
             for k in segment_keys:
                 segments_of.setdefault(k, []).append(i)
         known: dict[str, ClipInfo] = {}
-        with SegmentQueue(max(1, self.settings.jobs)) as queue:
+        with SegmentQueue(max(1, self.settings.jobs), early=1) as queue:
 
             def ready(key: str, info: ClipInfo) -> None:
                 known[key] = info

@@ -131,16 +131,18 @@ def _k_impulse(rate: int) -> np.ndarray:
 
 # K-weighting runs by FFT, in fixed blocks (overlap-add): one filter spectrum serves every
 # clip, and 16,384-point transforms are 3.5x faster than one transform of a whole clip.
+# In float32, twice as fast again: the input (int16 / 32768) is exact in float32, and the
+# block powers stay within 2e-8 of float64's, far inside the 6 digits the sidecar keeps.
 K_FFT_SIZE = 16384
 
 
 @lru_cache(maxsize=4)
 def _k_spectrum(rate: int) -> np.ndarray:
-    return np.fft.rfft(_k_impulse(rate), K_FFT_SIZE)
+    return np.fft.rfft(_k_impulse(rate).astype(np.float32), K_FFT_SIZE)
 
 
 def _k_weight(x: np.ndarray, rate: int) -> np.ndarray:
-    """K-weight a float signal, starting from zero filter state (as an IIR filter would).
+    """K-weight a signal (float32 out), from zero filter state (as an IIR filter would).
 
     Each block of ``step`` samples is filtered on its own; its tail (the impulse
     response's length, shorter than a block) is added to the start of the next block.
@@ -148,7 +150,7 @@ def _k_weight(x: np.ndarray, rate: int) -> np.ndarray:
     taps = len(_k_impulse(rate))
     step = K_FFT_SIZE - taps + 1
     blocks = -(-len(x) // step)
-    padded = np.zeros(blocks * step)
+    padded = np.zeros(blocks * step, dtype=np.float32)
     padded[: len(x)] = x
     spectra = np.fft.rfft(padded.reshape(blocks, step), K_FFT_SIZE, axis=1) * _k_spectrum(rate)
     filtered = np.fft.irfft(spectra, K_FFT_SIZE, axis=1)
@@ -174,8 +176,8 @@ def _block_powers(weighted: np.ndarray, rate: int) -> tuple[float, ...]:
     squares = weighted * weighted
     n_hops = len(squares) // hop
     if n_hops < 4:
-        return (float(np.mean(squares)),) if len(squares) else ()
-    hop_sums = squares[: n_hops * hop].reshape(n_hops, hop).sum(axis=1)
+        return (float(np.mean(squares, dtype=np.float64)),) if len(squares) else ()
+    hop_sums = squares[: n_hops * hop].reshape(n_hops, hop).sum(axis=1, dtype=np.float64)
     blocks = np.convolve(hop_sums, np.ones(4), mode="valid") / (4 * hop)
     return tuple(float(p) for p in blocks)
 
@@ -219,7 +221,9 @@ def _true_peak_db(x: np.ndarray) -> float:
         near[shift : shift + len(x)] |= loud
     outputs = np.flatnonzero(near)
     padded = np.concatenate([np.zeros(taps - 1), x, np.zeros(taps - 1)])
-    up = padded[outputs[:, None] + np.arange(taps)] @ phases.T
+    # einsum, not a matrix product: numpy hands `@` to OpenBLAS, whose threads then spin on
+    # both cores, doubling this step's CPU while the speech workers and encoders need them.
+    up = np.einsum("mk,pk->mp", padded[outputs[:, None] + np.arange(taps)], phases)
     peak = max(np.max(np.abs(x)), np.max(np.abs(up)))
     if peak <= 0.0:
         return SILENCE_DBTP

@@ -25,13 +25,20 @@ class SegmentQueue:
     worker thread. The first error stops the queue and is raised on exit.
     """
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, early: int | None = None) -> None:
+        """``jobs`` encoders in all; only ``early`` of them until the ``with`` block ends.
+
+        While the block runs, the caller is still speaking the edition, and its speech
+        workers keep the cores busy: a second encoder would only add its memory (about
+        30 MB) to the peak, not speed. Once the block ends, every encoder takes work.
+        """
         self._queue: queue.Queue = queue.Queue()
         self._error: BaseException | None = None
         self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(jobs)]
+        self._early = len(self._threads) if early is None else max(1, early)
 
     def __enter__(self) -> SegmentQueue:
-        for t in self._threads:
+        for t in self._threads[: self._early]:
             t.start()
         return self
 
@@ -40,11 +47,16 @@ class SegmentQueue:
             self._queue.put((render, codec, dest))
 
     def __exit__(self, kind, value, traceback) -> None:
+        running = self._threads[: self._early]
         if kind is not None:
             self._error = self._error or value  # stop taking work; don't wait for a backlog
-        for _ in self._threads:
+        else:
+            for t in self._threads[self._early :]:
+                t.start()
+            running = self._threads
+        for _ in running:
             self._queue.put(_STOP)
-        for t in self._threads:
+        for t in running:
             t.join()
         if kind is None and self._error is not None:
             raise self._error
