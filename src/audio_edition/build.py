@@ -9,12 +9,14 @@ together at the end, so a failure or a kill leaves the previous edition intact.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -135,8 +137,16 @@ def ffmpeg_identity() -> list:
     return [str(binary), stat.st_size, stat.st_mtime_ns]
 
 
-@lru_cache(maxsize=1)
+_ffmpeg_version_lock = threading.Lock()
+
+
 def ffmpeg_version() -> str:
+    with _ffmpeg_version_lock:  # the prefetch and the main thread may ask at once
+        return _ffmpeg_version_once()
+
+
+@lru_cache(maxsize=1)
+def _ffmpeg_version_once() -> str:
     check_ffmpeg()
     out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
     return out.split("\n", 1)[0]
@@ -342,6 +352,7 @@ class Builder:
         key = self.input_key(raw)
         if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
             return _result(path, old, formats, self.out, synthesized=0, changed=False)
+        self.prefetch()
         from .source import article_from_bytes
 
         article = article_from_bytes(raw, path)
@@ -357,6 +368,13 @@ class Builder:
         manifest["build"] = {"input": key, "generator": f"audio-edition {__version__}"}
         changed = self.commit(slug, manifest, old, outputs)
         return _result(path, manifest, formats, self.out, synthesized, changed)
+
+    def prefetch(self) -> None:
+        """Start the look-ups a build needs that each cost a process (the engine's voices,
+        ffmpeg's version: 0.1-0.3 s), so they run while the article is parsed and numpy
+        loads. Errors are left for the build's own call, which raises them properly."""
+        for call in (self.engine.voices, ffmpeg_version):
+            threading.Thread(target=_quietly, args=(call,), daemon=True).start()
 
     def plan(self, items: list[Item], keys: list[str]) -> list[list[int]]:
         """Which utterances (by index) each segment holds."""
@@ -593,6 +611,11 @@ def _file_hash(path: Path | None) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise AudioEditionError(f"{path}: cannot read the cover image ({exc.strerror})") from None
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):
+        call()
 
 
 def _staged(final: Path) -> Path:

@@ -29,6 +29,7 @@ import multiprocessing.connection
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import wave
 from collections.abc import Iterable, Iterator
@@ -152,8 +153,16 @@ class Pyttsx3Engine:
             pool.close()
 
 
-@lru_cache(maxsize=1)
+_voices_lock = threading.Lock()
+
+
 def _list_voices() -> list[Voice]:
+    with _voices_lock:  # the builder's prefetch and its main thread may ask at once
+        return _list_voices_once()
+
+
+@lru_cache(maxsize=1)
+def _list_voices_once() -> list[Voice]:
     # Listing voices initialises eSpeak, so it runs in a throwaway worker process.
     check_espeak()
     proc = _spawn_worker("--voices")
