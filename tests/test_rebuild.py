@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
 import pytest
+
+from audio_edition.build import Builder
+from audio_edition.config import load_settings
+from audio_edition.errors import SynthesisError
+from audio_edition.speech import Pyttsx3Engine
 
 from .conftest import build_json
 
@@ -132,3 +140,52 @@ def test_a_cover_image_is_embedded(project):
     assert ID3(project / "audio" / "gwadar-editorial.mp3").getall("APIC")
     missing = run_cli("build", *FAST, "--cover", "nope.png", cwd=project)
     assert missing.returncode == 1 and "nope.png" in missing.stderr
+
+
+def test_audio_encoded_while_speaking_equals_audio_encoded_from_the_cache(project):
+    """A cold build streams each segment into its encoder as the sentences are spoken;
+    with every clip cached, segments are encoded whole. The listener gets the same file."""
+    build_json(project, *FAST)
+    streamed = (project / "audio" / "gwadar-editorial.mp3").read_bytes()
+    segments = project / ".audio-edition" / "cache" / "segments"
+    names = sorted(p.name for p in segments.rglob("*.mp3"))
+    shutil.rmtree(segments)
+    edition = _edition(build_json(project, *FAST, "--force"))
+    assert edition["synthesized"] == 0
+    assert sorted(p.name for p in segments.rglob("*.mp3")) == names
+    assert (project / "audio" / "gwadar-editorial.mp3").read_bytes() == streamed
+    assert not [p for p in segments.rglob("*") if p.name.startswith(".")]  # no temp left
+
+
+class _GivesUpAfterSix:
+    """The real engine, failing for good after six sentences, as after a fatal fault."""
+
+    name = "pyttsx3"
+
+    def __init__(self) -> None:
+        self.real = Pyttsx3Engine()
+
+    def identity(self) -> str:
+        return self.real.identity()
+
+    def voices(self):
+        return self.real.voices()
+
+    def synthesize(self, utterances, jobs):
+        for made, clip in enumerate(self.real.synthesize(utterances, jobs)):
+            if made == 6:
+                raise SynthesisError("gwadar-editorial.txt: paragraph 2: speech failed")
+            yield clip
+
+
+def test_speech_failing_while_a_segment_streams_leaves_nothing_half_made(project):
+    article = project / "text" / "gwadar-editorial.txt"
+    settings = replace(load_settings(project), formats=("mp3",))
+    builder = Builder(project, project / "audio", settings, engine=_GivesUpAfterSix())
+    with pytest.raises(SynthesisError):
+        builder.build(article)  # returns (no encoder left waiting for speech), then raises
+    cache = project / ".audio-edition" / "cache"
+    assert not [p for p in cache.rglob("*") if p.name.startswith(".")]  # no temp file
+    assert not (project / "audio").exists() or not list((project / "audio").iterdir())
+    edition = _edition(build_json(project, *FAST))
+    assert edition["reused"] >= 6  # the clips made before the failure are kept

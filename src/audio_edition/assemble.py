@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, TypeVar
 
 import numpy as np
 from pydub import AudioSegment
@@ -82,12 +82,19 @@ def ms_to_samples(ms: float) -> int:
     return round(ms * SAMPLE_RATE / 1000)
 
 
-def paragraph_parts(spoken: Sequence[Spoken], pauses: Pauses) -> list[Spoken | int]:
-    """One paragraph's (or announcement's) clips with the pauses between them.
+class _Said(Protocol):
+    role: str
+
+
+S = TypeVar("S", bound=_Said)
+
+
+def paragraph_parts(spoken: Sequence[S], pauses: Pauses) -> list[S | int]:
+    """One paragraph's (or announcement's) utterances with the pauses between them.
 
     A heading gets a longer pause before and after it; the paragraph pause ends it.
     """
-    parts: list[Spoken | int] = []
+    parts: list[S | int] = []
     if spoken and spoken[0].role == "heading":
         parts.append(ms_to_samples(pauses.heading_before_ms))
     for i, item in enumerate(spoken):
@@ -182,21 +189,40 @@ def plan_segments(
 
 
 def write_segment(segment: Segment, codec: Codec, cache: Cache, sink: BinaryIO) -> int:
-    """Write the segment's PCM (s16le mono) for one codec to ``sink``; return its samples.
+    """Write the segment's PCM (s16le mono) for one codec to ``sink``; return its samples."""
+    return write_parts(segment.parts, codec, cache, sink)[1]
 
-    Each clip and pause is a pydub AudioSegment written as it comes: never a whole
-    segment in memory, and never repeated `+` (concatenating pairwise is quadratic).
+
+def write_parts(
+    parts: Iterable[Spoken | int], codec: Codec, cache: Cache, sink: BinaryIO
+) -> tuple[Segment, int]:
+    """Write a segment's PCM for one codec as its parts come; return it and its samples.
+
+    ``parts`` may be a generator that waits for each clip while it is still being spoken:
+    the silence before the content does not depend on it, and the silence after it is
+    worked out once the last part is in. Each clip and pause is a pydub AudioSegment
+    written as it comes: never a whole segment in memory, and never repeated `+`
+    (concatenating pairwise is quadratic).
     """
-    pre, post = pads(segment.content_samples(), segment.lead, segment.length, codec)
-    written = 0
-    for part in (pre, *segment.parts, post):
+    pre = aligned_lead() - codec.lead_samples
+    written = _write(_silence(pre), sink)
+    done: list[Spoken | int] = []
+    for part in parts:
         if isinstance(part, int):
             piece = _silence(part)
         else:
             piece = _clip_segment(apply_gain(cache.read_clip(part.clip), part.gain_db))
-        sink.write(piece.raw_data)
-        written += len(piece.raw_data) // 2
-    return written
+        written += _write(piece, sink)
+        done.append(part)
+    segment = make_segment(done)
+    _, post = pads(segment.content_samples(), segment.lead, segment.length, codec)
+    written += _write(_silence(post), sink)
+    return segment, written
+
+
+def _write(piece: AudioSegment, sink: BinaryIO) -> int:
+    sink.write(piece.raw_data)
+    return len(piece.raw_data) // 2
 
 
 def _silence(samples: int) -> AudioSegment:

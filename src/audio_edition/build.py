@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
 from .config import Settings, load_settings
@@ -40,9 +40,10 @@ from .speech import (
 )
 
 if TYPE_CHECKING:
-    from .assemble import Segment
+    from .assemble import Segment, Spoken
     from .cache import Cache, ClipInfo
     from .encode import Codec
+    from .segment_queue import ClipBoard, SegmentQueue
     from .source import Article
 
 # The no-change rebuild must answer in well under half a second, even for a long book,
@@ -290,18 +291,16 @@ class Builder:
         keys: list[str],
         voice: VoiceSettings,
         article: str,
+        cached: dict[str, ClipInfo | None],
         ready: Callable[[str, ClipInfo], None] = lambda key, info: None,
     ) -> tuple[list[ClipInfo], int]:
-        """The clip for each item, synthesising the missing ones; and how many were made.
+        """The clip for each item, synthesising those not ``cached``; and how many were made.
 
-        ``ready`` hears of every clip as soon as it is available (cached ones first), so
-        encoding can start while the rest is still being spoken.
+        ``ready`` hears of every clip made as soon as it is available, so encoding keeps
+        pace with speech.
         """
-        infos = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
+        infos = dict(cached)
         missing = [k for k, v in infos.items() if v is None]
-        for k, info in infos.items():
-            if info is not None:
-                ready(k, info)
         if missing:
             first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
             scratch = self.cache.scratch_dir()
@@ -360,8 +359,9 @@ class Builder:
         items = self.items(article)
         keys = self.clip_keys(items, voice)
         plan = self.plan(items, keys)
-        with self.encoder(items, keys, plan, formats) as ready:
-            clips, synthesized = self.clips(items, keys, voice, path.name, ready)
+        cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
+        with self.encoder(items, keys, plan, formats, cached) as ready:
+            clips, synthesized = self.clips(items, keys, voice, path.name, cached, ready)
         manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
         outputs = self.write_formats(manifest, segments, old, formats, slug)
         manifest["outputs"] = outputs
@@ -384,59 +384,84 @@ class Builder:
 
     def segment(self, members: list[tuple[Item, ClipInfo]]) -> Segment:
         """A segment from its clips: each clip normalised on its own, pauses between."""
-        from .assemble import Spoken, make_segment, paragraph_parts
+        from .assemble import make_segment
+
+        clips = dict(members)
+        return make_segment(list(self.segment_parts([item for item, _ in members], clips.get)))
+
+    def segment_parts(
+        self, items: list[Item], clip_of: Callable[[Item], ClipInfo]
+    ) -> Iterator[Spoken | int]:
+        """A segment's clips and pauses in order, asking ``clip_of`` for each clip only
+        when it is reached (an encoder streaming the segment waits there for speech)."""
+        from .assemble import Spoken, paragraph_parts
         from .loudness import clip_gain
 
         # Half a dB under the ceiling: lossy encoding overshoots peaks a little.
         ceiling = self.settings.true_peak_dbtp - 0.5
         target = self.settings.loudness_lufs
-        parts: list = []
-        for owner in dict.fromkeys(item.owner for item, _ in members):
-            spoken = [
-                Spoken(item.role, item.text, clip, clip_gain(clip.loudness, target, ceiling), owner)
-                for item, clip in members
-                if item.owner == owner
-            ]
-            parts += paragraph_parts(spoken, self.settings.pauses)
-        return make_segment(parts)
+        for owner in dict.fromkeys(item.owner for item in items):
+            said = [item for item in items if item.owner == owner]
+            for part in paragraph_parts(said, self.settings.pauses):
+                if isinstance(part, int):
+                    yield part
+                    continue
+                clip = clip_of(part)
+                gain = clip_gain(clip.loudness, target, ceiling)
+                yield Spoken(part.role, part.text, clip, gain, owner)
 
     @contextmanager
     def encoder(
-        self, items: list[Item], keys: list[str], plan: list[list[int]], formats: list[str]
+        self,
+        items: list[Item],
+        keys: list[str],
+        plan: list[list[int]],
+        formats: list[str],
+        cached: dict[str, ClipInfo | None],
     ) -> Iterator[Callable[[str, ClipInfo], None]]:
-        """Encode each segment in the background as soon as all its clips are available.
+        """Encode every segment in the background, in the edition's order, as speech goes.
 
-        Yields the ``ready(key, info)`` callback that ``clips()`` calls for every clip.
+        A segment whose clips are all ``cached`` is named by its recipe at once and
+        skipped if encoded before. Any other is streamed into its encoder clip by clip
+        as each is spoken, and named when its last clip is in. Yields the
+        ``ready(key, info)`` callback that ``clips()`` calls for every clip it makes.
         """
-        from .assemble import write_segment
-        from .segment_queue import SegmentQueue
+        from .segment_queue import ClipBoard, SegmentQueue
 
-        codecs = self.codecs(formats)
-        missing = [set(keys[n] for n in members) for members in plan]
-        segments_of: dict[str, list[int]] = {}
-        for i, segment_keys in enumerate(missing):
-            for k in segment_keys:
-                segments_of.setdefault(k, []).append(i)
-        known: dict[str, ClipInfo] = {}
+        board = ClipBoard({k: v for k, v in cached.items() if v is not None})
         with SegmentQueue(max(1, self.settings.jobs), early=1) as queue:
+            try:
+                for members in plan:
+                    said = {items[n]: keys[n] for n in members}  # in order
+                    for codec in self.codecs(formats):
+                        self._queue_segment(queue, board, said, codec)
+                yield board.put
+            finally:
+                # Speech is over, done or stopped: an encoder still waiting for a clip
+                # must fail now, before the queue waits for its encoders.
+                board.close()
 
-            def ready(key: str, info: ClipInfo) -> None:
-                known[key] = info
-                for i in segments_of.pop(key, []):
-                    missing[i].discard(key)
-                    if missing[i]:
-                        continue
-                    seg = self.segment([(items[n], known[keys[n]]) for n in plan[i]])
-                    for codec in codecs:
-                        dest = self.segment_file(seg, codec)
-                        if not dest.exists():
-                            queue.submit(
-                                lambda sink, s=seg, c=codec: write_segment(s, c, self.cache, sink),
-                                codec,
-                                dest,
-                            )
+    def _queue_segment(
+        self, queue: SegmentQueue, board: ClipBoard, said: dict[Item, str], codec: Codec
+    ) -> None:
+        """Queue one segment's encoding (``said``: its utterances and their clip keys)."""
+        from .assemble import write_parts, write_segment
 
-            yield ready
+        if all(key in board for key in said.values()):
+            seg = self.segment([(item, board.wait(key)) for item, key in said.items()])
+            dest = self.segment_file(seg, codec)
+            if not dest.exists():
+                queue.submit(lambda sink: write_segment(seg, codec, self.cache, sink), codec, dest)
+            return
+        named: list[Path] = []
+
+        def render(sink: BinaryIO) -> int:
+            parts = self.segment_parts(list(said), lambda item: board.wait(said[item]))
+            seg, samples = write_parts(parts, codec, self.cache, sink)
+            named.append(self.segment_file(seg, codec))
+            return samples
+
+        queue.submit(render, codec, lambda: named[0], self.cache.segment_dir(codec.name))
 
     def codecs(self, formats: list[str]) -> list[Codec]:
         from .formats import FORMATS, is_audio, with_needs

@@ -150,8 +150,11 @@ class Cache:
         return samples
 
     # -- encoded segments
+    def segment_dir(self, codec: str) -> Path:
+        return self.root / "segments" / codec
+
     def segment_path(self, codec: str, key: str, ext: str) -> Path:
-        return self.root / "segments" / codec / key[:2] / f"{key}.{ext}"
+        return self.segment_dir(codec) / key[:2] / f"{key}.{ext}"
 
     # -- housekeeping
     def clean(self, keep_clips: set[str], keep_segments: set[str]) -> tuple[int, int]:

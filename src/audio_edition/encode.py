@@ -248,7 +248,12 @@ def encode_segment(pcm: bytes, codec: Codec, dest: Path) -> int:
     return encode_stream(lambda sink: sink.write(pcm) // 2, codec, dest)
 
 
-def encode_stream(render: Callable[[BinaryIO], int], codec: Codec, dest: Path) -> int:
+def encode_stream(
+    render: Callable[[BinaryIO], int],
+    codec: Codec,
+    dest: Path | Callable[[], Path],
+    scratch: Path | None = None,
+) -> int:
     """Encode the PCM that ``render(sink)`` writes (returning its samples) to dest atomically.
 
     The PCM is piped straight into ffmpeg, so no segment is ever whole in memory or on
@@ -256,9 +261,17 @@ def encode_stream(render: Callable[[BinaryIO], int], codec: Codec, dest: Path) -
     1.3 s of CPU more than one long encode (ffmpeg's start-up), while one ffmpeg with 12
     inputs and 12 outputs cost 4-5 s more (its multi-input threads). Returns the frame
     count, checked against the timing model.
+
+    ``dest`` may be a function called once ``render`` has returned: a segment streamed
+    while its sentences are still being spoken is named by its recipe, known only at its
+    end. Its temp file is then made in ``scratch``, on the same filesystem as dest.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(dest)
+    folder = dest.parent if isinstance(dest, Path) else scratch
+    if folder is None:
+        raise ValueError("a destination named later needs a scratch folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = dest.name if isinstance(dest, Path) else "segment"
+    tmp = str(folder / f".{name}.{uuid.uuid4().hex[:12]}.part")
     cmd = [*_ffmpeg(), *_PCM_INPUT, *codec.encode_args(), *codec.segment_muxer_args(), tmp]
     try:
         with tempfile.TemporaryFile() as errors:
@@ -266,13 +279,15 @@ def encode_stream(render: Callable[[BinaryIO], int], codec: Codec, dest: Path) -
             errors.seek(0)
             message = _last_line(errors.read())
         if returncode != 0:
-            raise EncodeError(f"ffmpeg could not encode {dest.name}: {message}")
+            raise EncodeError(f"ffmpeg could not encode {name}: {message}")
         if samples <= 0:
-            raise EncodeError(f"segment {dest.name}: no audio to encode")
+            raise EncodeError(f"segment {name}: no audio to encode")
+        final = dest if isinstance(dest, Path) else dest()
         frames, expected = count_frames(Path(tmp), codec), segment_frames(samples, codec)
         if frames != expected:
-            raise EncodeError(f"{dest.name}: {frames} frames, timing model expects {expected}")
-        os.replace(tmp, dest)
+            raise EncodeError(f"{final.name}: {frames} frames, timing model expects {expected}")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
         return frames
     finally:
         _unlink(tmp)

@@ -1,8 +1,10 @@
 """Encoding segments in background threads, one ffmpeg process per segment.
 
-Segments become ready one by one while the rest of the edition is still being spoken;
-each thread takes the next and pipes its PCM into its own ffmpeg (see
-``encode.encode_stream`` for why not several segments per ffmpeg).
+Segments are queued in the edition's order before any speech starts; each thread takes
+the next and pipes its PCM into its own ffmpeg (see ``encode.encode_stream`` for why not
+several segments per ffmpeg), waiting on the ``ClipBoard`` for each clip still being
+spoken. Encoding thus keeps pace with speech, and when the last sentence is spoken only
+its own audio is left to encode.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .encode import Codec, encode_stream
+from .errors import AudioEditionError
+
+if TYPE_CHECKING:
+    from .cache import ClipInfo
 
 _STOP = None
 
@@ -42,9 +48,16 @@ class SegmentQueue:
             t.start()
         return self
 
-    def submit(self, render: Callable[[BinaryIO], int], codec: Codec, dest: Path) -> None:
+    def submit(
+        self,
+        render: Callable[[BinaryIO], int],
+        codec: Codec,
+        dest: Path | Callable[[], Path],
+        scratch: Path | None = None,
+    ) -> None:
+        """Queue one segment; ``dest`` and ``scratch`` as for ``encode.encode_stream``."""
         if self._error is None:
-            self._queue.put((render, codec, dest))
+            self._queue.put((render, codec, dest, scratch))
 
     def __exit__(self, kind, value, traceback) -> None:
         running = self._threads[: self._early]
@@ -65,8 +78,40 @@ class SegmentQueue:
         while (job := self._queue.get()) is not _STOP:
             if self._error is not None:
                 continue
-            render, codec, dest = job
             try:
-                encode_stream(render, codec, dest)
+                encode_stream(*job)
             except BaseException as exc:  # raised again in the builder's thread
                 self._error = self._error or exc
+
+
+class ClipBoard:
+    """The clips known so far, for encoder threads that wait for the ones being spoken."""
+
+    def __init__(self, known: dict[str, ClipInfo]) -> None:
+        self._known = dict(known)
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def __contains__(self, key: str) -> bool:
+        with self._changed:
+            return key in self._known
+
+    def put(self, key: str, info: ClipInfo) -> None:
+        with self._changed:
+            self._known[key] = info
+            self._changed.notify_all()
+
+    def wait(self, key: str) -> ClipInfo:
+        """The clip, once it is available; an error if no more clips will come."""
+        with self._changed:
+            while key not in self._known:
+                if self._closed:
+                    raise AudioEditionError(f"clip {key[:12]} was never made")
+                self._changed.wait()
+            return self._known[key]
+
+    def close(self) -> None:
+        """No more clips will come (speech is done, or stopped): wake every waiter."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()

@@ -54,15 +54,35 @@ def list_voices(engine, out) -> None:
     out.write(json.dumps(voices) + "\n")
 
 
+def _let_espeak_settle() -> None:
+    """Wait until eSpeak has applied the driver's start-up settings (rate 200 and so on).
+
+    eSpeak applies parameters on a thread of its own, while pyttsx3 changes the voice
+    from ours. Three times in about thirty cold builds, a fresh worker spoke every one of
+    its sentences at the driver's start-up rate of 200 words a minute rather than the
+    rate asked for. Letting eSpeak finish its queue first keeps the worker's own voice
+    change from overlapping it.
+    """
+    from pyttsx3.drivers import _espeak
+
+    _espeak.Synchronize()
+
+
 def main() -> None:
     out = _protocol_out()
     import pyttsx3
 
     engine = pyttsx3.init("espeak")
-    if "--voices" in sys.argv:
-        list_voices(engine, out)
-    else:
-        serve(engine, sys.stdin, out)
+    _let_espeak_settle()
+    try:
+        if "--voices" in sys.argv:
+            list_voices(engine, out)
+        else:
+            serve(engine, sys.stdin, out)
+    except BrokenPipeError:
+        # The builder stopped listening (it failed early, or was interrupted): leave
+        # without a traceback on the terminal the user shares with it.
+        os._exit(1)
 
 
 if __name__ == "__main__":
