@@ -113,6 +113,23 @@ def check_espeak() -> None:
 
 
 @lru_cache(maxsize=1)
+def _pyttsx3_version() -> str:
+    """The installed pyttsx3's version, read from its ``.dist-info`` folder's name.
+
+    importlib.metadata would cost every build, even one with nothing to do, 70 ms and
+    7 MB (it imports the email package); it is only the fallback for unusual installs.
+    """
+    import pyttsx3
+
+    found = list(Path(pyttsx3.__file__).resolve().parent.parent.glob("pyttsx3-*.dist-info"))
+    if len(found) == 1:
+        return found[0].name.removeprefix("pyttsx3-").removesuffix(".dist-info")
+    import importlib.metadata
+
+    return importlib.metadata.version("pyttsx3")
+
+
+@lru_cache(maxsize=1)
 def _espeak_version() -> str:
     check_espeak()
     try:
@@ -135,9 +152,7 @@ class Pyttsx3Engine:
         self.timeout_per_char = timeout_per_char
 
     def identity(self) -> str:
-        import importlib.metadata
-
-        return f"pyttsx3-{importlib.metadata.version('pyttsx3')}/espeak-ng-{_espeak_version()}"
+        return f"pyttsx3-{_pyttsx3_version()}/espeak-ng-{_espeak_version()}"
 
     def voices(self) -> list[Voice]:
         return _list_voices()
