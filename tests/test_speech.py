@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import signal
+import subprocess
+import sys
 import wave
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -110,3 +115,74 @@ def test_voices_command_filters_by_language(tmp_path):
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("gmw/en-us ") for line in lines)
     assert all("en" in line.split()[-1] for line in lines)
+
+
+CHECK_SETTINGS = """
+import json, sys
+from audio_edition import speech_worker
+import pyttsx3
+engine = pyttsx3.init("espeak")
+in_force = speech_worker._settings_in_force()
+asked = {"voice": "gmw/en-us", "rate": 230, "volume": 0.8, "pitch": 40}
+jobs = [json.dumps({"text": "Checked.", "settings": asked, "path": sys.argv[1]})]
+speech_worker.serve(engine, jobs, sys.stdout, in_force)
+print(in_force(asked), in_force({**asked, "rate": 175}), in_force({**asked, "pitch": 50}))
+"""
+
+
+def test_a_worker_checks_that_espeak_took_the_settings_it_asked_for(tmp_path):
+    """The check reads eSpeak's own parameters: true for what was set, false otherwise."""
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_SETTINGS, str(tmp_path / "c.wav")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [ln for ln in result.stdout.splitlines() if not ln.startswith("Audio saved")]
+    assert json.loads(lines[0]) == {"ok": True}
+    assert lines[1] == "True False False"
+
+
+class _Engine:
+    """Stands in for pyttsx3 in the worker's protocol loop (unit tier: no speech)."""
+
+    def __init__(self) -> None:
+        self.applied: list[dict] = []
+        self._finished = None
+
+    def connect(self, topic, callback) -> None:
+        self._finished = callback
+
+    def setProperty(self, name, value) -> None:
+        if name == "voice":
+            self.applied.append({})
+        self.applied[-1][name] = value
+
+    def save_to_file(self, text, path) -> None:
+        Path(path).write_bytes(b"")
+
+    def runAndWait(self) -> None:
+        self._finished(completed=True)
+
+
+@pytest.mark.parametrize(
+    ("checks", "answer", "times_applied"),
+    [
+        ([True], {"ok": True}, 1),
+        ([False, True], {"ok": True}, 2),  # set again and spoken again: mended in place
+        ([False, False], {"ok": False, "why": "eSpeak did not take"}, 2),
+    ],
+)
+def test_a_clip_spoken_with_other_settings_is_spoken_again_or_refused(
+    tmp_path, checks, answer, times_applied
+):
+    from audio_edition import speech_worker
+
+    engine, out = _Engine(), io.StringIO()
+    job = {"text": "A sentence.", "settings": dict(asdict(VOICE)), "path": str(tmp_path / "a")}
+    results = iter(checks)
+    speech_worker.serve(engine, [json.dumps(job)], out, lambda settings: next(results))
+    got = json.loads(out.getvalue())
+    assert got["ok"] == answer["ok"]
+    assert answer.get("why", "") in got.get("why", "")
+    assert len(engine.applied) == times_applied

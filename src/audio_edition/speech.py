@@ -13,7 +13,10 @@ to be immune to:
 - ``runAndWait()`` may return before the file exists, so the worker waits for the
   ``finished-utterance`` callback and the parent verifies every clip;
 - the driver prints ``Audio saved to ...`` on stdout, so workers send their stdout to
-  /dev/null (the CLI's ``--json`` output must stay clean).
+  /dev/null (the CLI's ``--json`` output must stay clean);
+- now and then a fresh engine keeps the driver's start-up rate (200 words a minute), so
+  a worker checks eSpeak's own parameters after every sentence, speaks it again if they
+  were wrong, and asks to be replaced if that fails too.
 
 Only this module imports pyttsx3, and only inside worker processes (eSpeak can be
 initialised once per process and never cleanly torn down).
@@ -354,7 +357,11 @@ class _WorkerPool:
         if not line:
             self._replace(w)
             return "the engine crashed and was restarted"
-        if not json.loads(line).get("ok"):
+        answer = json.loads(line)
+        if answer.get("why"):
+            self._replace(w)  # its engine is in a state that retrying there would not mend
+            return answer["why"]
+        if not answer.get("ok"):
             return "the engine stopped before the end"
         utterance, path = w.job
         return verify_clip(path, utterance.text, utterance.settings.rate)
