@@ -196,7 +196,7 @@ def _workers_of(parent: int) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            is_worker = b"audio_edition.speech_worker" in (proc / "cmdline").read_bytes()
+            is_worker = b"audio_edition/speech_worker.py" in (proc / "cmdline").read_bytes()
             if is_worker and int((proc / "stat").read_text().split()[3]) == parent:
                 found.append(int(proc.name))
         except (OSError, ValueError):

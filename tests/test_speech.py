@@ -80,7 +80,7 @@ def _worker_pids() -> list[int]:
         try:
             cmd = (proc / "cmdline").read_bytes()
             if (
-                b"audio_edition.speech_worker" in cmd
+                b"audio_edition/speech_worker.py" in cmd
                 and int((proc / "stat").read_text().split()[3]) == os.getpid()
             ):
                 pids.append(int(proc.name))

@@ -258,7 +258,10 @@ def verify_clip(path: Path, text: str, rate: int) -> str | None:
 
 def _spawn_worker(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "audio_edition.speech_worker", *args],
+        # Run as a file, not with -m: -m would import the whole package first (its
+        # __init__ loads the builder), 0.1 s of CPU for each worker. -P keeps the
+        # package's own folder off sys.path, where its modules could shadow others.
+        [sys.executable, "-P", str(Path(__file__).with_name("speech_worker.py")), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

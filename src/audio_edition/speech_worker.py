@@ -1,6 +1,6 @@
 """The speech worker process: one pyttsx3 engine, one utterance at a time.
 
-Run as ``python -m audio_edition.speech_worker`` by ``speech``'s pool. It reads one JSON
+Run as ``python -P .../audio_edition/speech_worker.py`` by ``speech``'s pool. It reads one JSON
 job per line on stdin (``{"text", "settings", "path"}``) and answers one JSON line per
 job. pyttsx3's driver prints on stdout, so the answers go out on a duplicate of the
 original stdout and fd 1 itself is sent to /dev/null. ``--voices`` prints the voice list.
