@@ -271,7 +271,7 @@ def encode_stream(
         raise ValueError("a destination named later needs a scratch folder")
     folder.mkdir(parents=True, exist_ok=True)
     name = dest.name if isinstance(dest, Path) else "segment"
-    tmp = str(folder / f".{name}.{uuid.uuid4().hex[:12]}.part")
+    tmp = _temp_in(folder, name)
     cmd = [*_ffmpeg(), *_PCM_INPUT, *codec.encode_args(), *codec.segment_muxer_args(), tmp]
     try:
         with tempfile.TemporaryFile() as errors:
@@ -496,11 +496,16 @@ def _ffmpeg() -> list[str]:
 
 
 def _temp_beside(dest: Path) -> str:
-    """A fresh temp name next to dest, so os.replace onto dest is atomic (same filesystem).
+    """A fresh temp name next to dest, so os.replace onto dest is atomic (same filesystem)."""
+    return _temp_in(dest.parent, dest.name)
+
+
+def _temp_in(folder: Path, name: str) -> str:
+    """A fresh temp name for ``name`` in folder (hidden, so no reader takes it for output).
 
     ffmpeg creates the file, so it gets the usual umask permissions (mkstemp's are 0600).
     """
-    return str(dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
+    return str(folder / f".{name}.{uuid.uuid4().hex[:12]}.part")
 
 
 def _unlink(path: str) -> None:
