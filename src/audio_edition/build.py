@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from . import __version__
 from .config import Settings, load_settings
 from .errors import AudioEditionError, SourceError, ToolMissingError
-from .files import ARTICLE_SUFFIXES, hash_key, read_article_bytes, slugify
+from .files import ARTICLE_SUFFIXES, hash_key, looked_up_once, read_article_bytes, slugify
 from .manifest import content_key, read_manifest, write_manifest
 from .speech import (
     SAMPLE_FORMAT,
@@ -138,16 +138,8 @@ def ffmpeg_identity() -> list:
     return [str(binary), stat.st_size, stat.st_mtime_ns]
 
 
-_ffmpeg_version_lock = threading.Lock()
-
-
+@looked_up_once
 def ffmpeg_version() -> str:
-    with _ffmpeg_version_lock:  # the prefetch and the main thread may ask at once
-        return _ffmpeg_version_once()
-
-
-@lru_cache(maxsize=1)
-def _ffmpeg_version_once() -> str:
     check_ffmpeg()
     out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
     return out.split("\n", 1)[0]

@@ -1,4 +1,5 @@
-"""Small, dependency-free helpers about files: edition names, hashes, atomic writes.
+"""Small, dependency-free helpers: edition names, hashes, atomic writes, and a cache for
+slow look-ups that several threads may ask for at once.
 
 Kept apart from the heavy modules so that a no-change rebuild, which only needs these,
 starts fast.
@@ -6,17 +7,38 @@ starts fast.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import tempfile
+import threading
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import SourceError
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
+
+T = TypeVar("T")
+
+
+def looked_up_once(look_up: Callable[[], T]) -> Callable[[], T]:
+    """``look_up`` run at most once successfully; a caller arriving while it runs waits for
+    its answer rather than running it again (the builder prefetches in a thread what its
+    main thread then asks for). A failure is not kept: the next caller tries again."""
+    cached = functools.lru_cache(maxsize=1)(look_up)
+    lock = threading.Lock()
+
+    @functools.wraps(look_up)
+    def once() -> T:
+        with lock:
+            return cached()
+
+    return once
 
 
 def slugify(name: str) -> str:

@@ -224,7 +224,7 @@ def _true_peak_db(x: np.ndarray) -> float:
     # einsum, not a matrix product: numpy hands `@` to OpenBLAS, whose threads then spin on
     # both cores, doubling this step's CPU while the speech workers and encoders need them.
     up = np.einsum("mk,pk->mp", padded[outputs[:, None] + np.arange(taps)], phases)
-    peak = max(np.max(np.abs(x)), np.max(np.abs(up)))
+    peak = max(sample_peak, float(np.max(np.abs(up))))
     if peak <= 0.0:
         return SILENCE_DBTP
     return max(20.0 * math.log10(peak), SILENCE_DBTP)

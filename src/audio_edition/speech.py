@@ -32,7 +32,6 @@ import multiprocessing.connection
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import wave
 from collections.abc import Iterable, Iterator
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import SynthesisError, ToolMissingError, UsageError
+from .files import looked_up_once
 
 SAMPLE_RATE = 22050  # pyttsx3's espeak driver hard-codes this for save_to_file
 SAMPLE_FORMAT = "s16le-22050-mono"
@@ -171,16 +171,8 @@ class Pyttsx3Engine:
             pool.close()
 
 
-_voices_lock = threading.Lock()
-
-
+@looked_up_once
 def _list_voices() -> list[Voice]:
-    with _voices_lock:  # the builder's prefetch and its main thread may ask at once
-        return _list_voices_once()
-
-
-@lru_cache(maxsize=1)
-def _list_voices_once() -> list[Voice]:
     # Listing voices initialises eSpeak, so it runs in a throwaway worker process.
     check_espeak()
     proc = _spawn_worker("--voices")
