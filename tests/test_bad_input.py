@@ -160,7 +160,7 @@ def test_a_killed_build_leaves_earlier_outputs_and_the_next_build_reuses_its_cli
 def test_a_second_build_waits_for_the_first(built):
     import fcntl
 
-    lock = built / ".audio-edition" / "build.lock"
+    lock = built / "audio" / ".audio-edition.lock"
     with open(lock, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         proc = subprocess.Popen(

@@ -28,6 +28,7 @@ from audio_edition.encode import (
     Codec,
     EncodeError,
     Tags,
+    _scan,
     count_frames,
     encode_segment,
     ffmetadata,
@@ -449,6 +450,24 @@ def test_failed_mux_leaves_dest_untouched(book: Book, tmp_path: Path, damage: st
     with pytest.raises(EncodeError, match="bad .* segment"):
         mux(segments, book.codec, book.chapters, TAGS, dest)
     _assert_untouched(dest)
+
+
+@pytest.mark.integration
+def test_a_segment_cut_at_a_frame_boundary_is_never_muxed(book: Book, tmp_path: Path) -> None:
+    # Whole frames, so every frame check passes; only the length gives it away.
+    dest = _old_dest(tmp_path, book.codec)
+    cut = tmp_path / f"cut.{book.codec.segment_ext}"
+    data = book.segments[1].read_bytes()
+    frames, used = _scan(data, book.codec)
+    _, keep = _scan(data[: used // 2], book.codec)
+    cut.write_bytes(data[:keep])
+    segments = [book.segments[0], cut, *book.segments[2:]]
+    samples = total_samples(book.lengths, book.codec)
+    with pytest.raises(EncodeError, match="last .* s, the edition .* s") as err:
+        mux(segments, book.codec, book.chapters, TAGS, dest, samples=samples)
+    assert "\n" not in str(err.value)
+    _assert_untouched(dest)
+    mux(book.segments, book.codec, book.chapters, TAGS, dest, samples=samples)  # whole: fine
 
 
 @pytest.mark.integration

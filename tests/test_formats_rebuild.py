@@ -90,7 +90,9 @@ def _build(project, formats: str = ALL) -> dict:
 
 
 def _stamps(project) -> dict:
-    return {p.name: p.stat().st_mtime_ns for p in (project / "audio").iterdir()}
+    # The outputs; hidden files (the output folder's lock) are not part of an edition.
+    files = (p for p in (project / "audio").iterdir() if not p.name.startswith("."))
+    return {p.name: p.stat().st_mtime_ns for p in files}
 
 
 def test_an_unchanged_rebuild_touches_no_file(project):

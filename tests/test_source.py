@@ -453,11 +453,15 @@ def test_first_heading_is_both_title_and_paragraph_heading() -> None:
     assert article.paragraphs[0].heading == "The Title"
 
 
-def test_slug_is_lowercase_ascii_with_dashes() -> None:
+def test_slug_is_lowercase_with_dashes_and_keeps_other_scripts() -> None:
     assert parse_article("x", Path("dir/My Report (2024)!.txt")).slug == "my-report-2024"
     assert parse_article("x", Path("Café--Noir.txt")).slug == "cafe-noir"
     assert slugify("Gwadar Editorial!") == "gwadar-editorial"
-    assert slugify("日本語") == "article"  # nothing ASCII left: still a usable name
+    # Articles named in other scripts keep their names (they all became "article" before).
+    assert slugify("日本語") == "日本語"
+    assert slugify("مقالہ اول") == "مقالہ-اول"
+    assert slugify("हिन्दी लेख") == "हिन्दी-लेख"  # vowel signs are kept, not split off
+    assert slugify("!!!") == "article"  # nothing left: still a usable name
 
 
 def test_unclosed_front_matter_is_just_text() -> None:

@@ -10,7 +10,6 @@ together at the end, so a failure or a kill leaves the previous edition intact.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -27,9 +26,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
 from .config import Settings, load_settings
-from .errors import AudioEditionError, SourceError, ToolMissingError
+from .errors import AudioEditionError, BuildFailed, SourceError, ToolMissingError
 from .files import ARTICLE_SUFFIXES, hash_key, looked_up_once, read_article_bytes, slugify
 from .manifest import content_key, read_manifest, write_manifest
+from .outputs import Orphan, Stage, intact, orphaned_editions, output_lock
 from .speech import (
     SAMPLE_FORMAT,
     Pyttsx3Engine,
@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 # so the modules that pull in numpy, scipy, pydub and pysbd load only when there is work:
 # each method imports what it needs.
 
-STAGING = ".staging"
+# Edition names that belong to files listing every edition (the web page's index).
+RESERVED_SLUGS = ("index",)
 
 
 @dataclass
@@ -153,20 +154,6 @@ def prepare_out(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise AudioEditionError(f"{out}: cannot write the output folder ({exc.strerror})") from None
-
-
-@contextmanager
-def project_lock(project: Path, notify: Callable[[str], None]) -> Iterator[None]:
-    """One build of a project at a time: a second one waits, and says so."""
-    lock_dir = project / ".audio-edition"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / "build.lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            notify("another build of this project is running; waiting for it to finish")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
 
 
 # ---------------------------------------------------------------- the builder
@@ -339,9 +326,15 @@ class Builder:
     def build(self, path: Path) -> EditionResult:
         raw = read_article_bytes(path)
         slug = slugify(path.stem)
+        if slug in RESERVED_SLUGS:
+            raise SourceError(
+                f"{path}: the edition name {slug!r} is reserved for the list of editions "
+                f"({slug}.html); rename the article"
+            )
         manifest_path = self.out / f"{slug}.json"
         formats = list(self.settings.formats)
         old = read_manifest(manifest_path)
+        _check_owner(path, old, manifest_path)
         key = self.input_key(raw)
         if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
             return _result(path, old, formats, self.out, synthesized=0, changed=False)
@@ -357,10 +350,15 @@ class Builder:
         with self.encoder(items, keys, plan, formats, cached) as ready:
             clips, synthesized = self.clips(items, keys, voice, path.name, cached, ready)
         manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
-        outputs = self.write_formats(manifest, segments, old, formats, slug)
-        manifest["outputs"] = outputs
-        manifest["build"] = {"input": key, "generator": f"audio-edition {__version__}"}
-        changed = self.commit(slug, manifest, old, outputs)
+        with Stage(self.out) as stage:
+            outputs = self.write_formats(manifest, segments, old, formats, slug, stage)
+            manifest["outputs"] = outputs
+            manifest["build"] = {
+                "input": key,
+                "generator": f"audio-edition {__version__}",
+                "article": str(path.resolve()),
+            }
+            changed = self.commit(slug, manifest, old, outputs, stage)
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
     def prefetch(self) -> None:
@@ -537,6 +535,7 @@ class Builder:
         old: dict | None,
         formats: list[str],
         slug: str,
+        stage: Stage,
     ) -> dict:
         """Stage every format whose content changed; keep the others as they are."""
         from .formats import FORMATS, is_audio, with_needs
@@ -561,28 +560,27 @@ class Builder:
                 }
             fingerprint = hash_key({**inputs, "manifest": content_key(manifest)})
             prev = previous.get(name)
-            unchanged = prev and prev.get("fingerprint") == fingerprint and _intact(final, prev)
+            unchanged = prev and prev.get("fingerprint") == fingerprint and intact(final, prev)
             if unchanged and not self.settings.force:
                 outputs[name] = prev
                 continue
-            staged = _staged(final)
+            staged = stage.path(final.name)
             if is_audio(name):
                 module.write(manifest, paths, staged, cover=self.settings.cover)
             else:
-                audio = {n: self._current(o) for n, o in outputs.items()}
+                audio = {n: self._current(o, stage) for n, o in outputs.items()}
                 module.write(manifest, audio, staged)
             outputs[name] = {
                 "path": final.name,
-                "bytes": staged.stat().st_size,
+                **stage.record(final.name),
                 "fingerprint": fingerprint,
                 "staged": True,
             }
         return outputs
 
-    def _current(self, info: dict) -> Path:
+    def _current(self, info: dict, stage: Stage) -> Path:
         """Where an output's bytes are now: staged this build, or already in place."""
-        final = self.out / info["path"]
-        return _staged(final) if info.get("staged") else final
+        return stage.folder / info["path"] if info.get("staged") else self.out / info["path"]
 
     def encode(self, segments: list[Segment], codec: Codec) -> list[Path]:
         """Each segment's encoded file, encoding any the background did not (a safety net)."""
@@ -598,18 +596,17 @@ class Builder:
                     )
         return paths
 
-    def commit(self, slug: str, manifest: dict, old: dict | None, outputs: dict) -> bool:
+    def commit(
+        self, slug: str, manifest: dict, old: dict | None, outputs: dict, stage: Stage
+    ) -> bool:
         """Rename every staged output into place, the manifest last; remove stale ones."""
-        changed = False
-        for info in outputs.values():
-            if info.pop("staged", False):
-                final = self.out / info["path"]
-                os.replace(_staged(final), final)
-                changed = True
+        staged = [info["path"] for info in outputs.values() if info.pop("staged", False)]
+        stage.publish(staged)
+        changed = bool(staged)
         for name, info in (old or {}).get("outputs", {}).items():
             if name in outputs:
                 continue
-            if content_key(old) == content_key(manifest) and _intact(self.out / info["path"], info):
+            if content_key(old) == content_key(manifest) and intact(self.out / info["path"], info):
                 outputs[name] = info  # not asked for this time, and still this edition's audio
             else:
                 (self.out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
@@ -637,15 +634,15 @@ def _quietly(call: Callable[[], object]) -> None:
         call()
 
 
-def _staged(final: Path) -> Path:
-    return final.with_name(f".{final.name}{STAGING}")
-
-
-def _intact(final: Path, info: dict) -> bool:
-    try:
-        return final.stat().st_size == info["bytes"]
-    except OSError:
-        return False
+def _check_owner(path: Path, old: dict | None, manifest_path: Path) -> None:
+    """Refuse to overwrite another article's edition of the same name (built earlier, from
+    another folder); an edition whose article is gone (renamed) may be taken over."""
+    other = (old or {}).get("build", {}).get("article")
+    if other and Path(other) != path.resolve() and Path(other).is_file():
+        raise SourceError(
+            f"{path}: builds to the same edition name as {other} ({manifest_path}); "
+            "rename one of them"
+        )
 
 
 def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
@@ -654,7 +651,7 @@ def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
 
     formats = with_needs(formats)
     return old.get("build", {}).get("input") == key and all(
-        f in outputs and _intact(out / outputs[f]["path"], outputs[f]) for f in formats
+        f in outputs and intact(out / outputs[f]["path"], outputs[f]) for f in formats
     )
 
 
@@ -700,6 +697,9 @@ def build(
 ) -> list[EditionResult]:
     """Build the audio edition of each article (default: every article in ``text/``).
 
+    An article that cannot be built does not stop the others: ``BuildFailed``, holding
+    every failure and the editions that were built, is raised at the end.
+
     >>> from audio_edition import build
     >>> results = build(["text/gwadar-editorial.txt"], out="audio")
     """
@@ -710,10 +710,31 @@ def build(
     check_ffmpeg()
     prepare_out(out)
     builder = Builder(project, out, settings, progress=progress)
-    with project_lock(project, notify):
-        results = [builder.build(path) for path in articles]
+    results: list[EditionResult] = []
+    failures: list[AudioEditionError] = []
+    with output_lock(out, notify):
+        for path in articles:
+            try:
+                results.append(builder.build(path))
+            except AudioEditionError as exc:  # this article's; the others are still built
+                failures.append(exc)
         write_indexes(out)
-        return results
+    if failures:
+        raise BuildFailed(failures, results)
+    return results
+
+
+def remove_orphans(out: Path, notify: Callable[[str], None]) -> list[Orphan]:
+    """Remove every edition in ``out`` whose article is gone (``clean --outputs``)."""
+    if not out.is_dir():
+        return []
+    with output_lock(out, notify):
+        orphans = orphaned_editions(out)
+        for orphan in orphans:
+            for path in orphan.files:
+                path.unlink(missing_ok=True)
+        write_indexes(out)
+    return orphans
 
 
 def write_indexes(out: Path) -> None:
@@ -725,5 +746,10 @@ def write_indexes(out: Path) -> None:
             module.write_index(out)
 
 
-def json_report(results: Sequence[EditionResult]) -> str:
-    return json.dumps({"editions": [r.to_json() for r in results]}, ensure_ascii=False)
+def json_report(
+    results: Sequence[EditionResult], failures: Sequence[AudioEditionError] = ()
+) -> str:
+    report: dict = {"editions": [r.to_json() for r in results]}
+    if failures:
+        report["failed"] = [{"error": str(f)} for f in failures]
+    return json.dumps(report, ensure_ascii=False, allow_nan=False)

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .build import Builder, Progress, build, find_articles, json_report
+from .build import Builder, Progress, build, find_articles, json_report, remove_orphans
 from .config import Settings, load_settings, parse_formats
-from .errors import AudioEditionError, UsageError
+from .errors import AudioEditionError, BuildFailed, UsageError
 from .formats import FORMATS
+from .outputs import orphaned_editions
 from .speech import Pyttsx3Engine
 
 
@@ -78,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--language", help="only voices for this language (e.g. en, en-gb)")
 
     sub.add_parser("formats", help="list the output formats and what each is for")
-    sub.add_parser("clean", help="remove cached clips no current article uses")
+    c = sub.add_parser("clean", help="remove cached clips no current article uses")
+    c.add_argument(
+        "--outputs", action="store_true", help="also remove editions whose article is gone"
+    )
     return p
 
 
@@ -112,15 +116,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     progress = Bar(sys.stderr) if sys.stderr.isatty() and not args.quiet and not args.json else None
-    results = build(
-        args.paths,
-        out=args.out,
-        settings=settings,
-        progress=progress,
-        notify=lambda m: print(m, file=sys.stderr),
-    )
+    failed: BuildFailed | None = None
+    try:
+        results = build(
+            args.paths,
+            out=args.out,
+            settings=settings,
+            progress=progress,
+            notify=lambda m: print(m, file=sys.stderr),
+        )
+    except BuildFailed as exc:  # the others were built: report them, then the failures
+        results, failed = exc.results, exc
     if args.json:
-        print(json_report(results))
+        print(json_report(results, failed.failures if failed else ()))
     elif not args.quiet:
         for r in results:
             state = "" if r.changed else " (up to date, nothing written)"
@@ -129,6 +137,8 @@ def cmd_build(args: argparse.Namespace) -> int:
                 f"({r.synthesized} synthesised, {r.reused} reused), {_duration(r.duration_ms)}"
                 f"{state}\n  -> " + ", ".join(r.outputs.values())
             )
+    if failed:
+        raise failed
     return 0
 
 
@@ -140,6 +150,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{path}: {len(todo)} of {total} utterances to synthesise")
         for item in todo:
             print(f"  {item.label}: {item.text[:70]}")
+    for orphan in orphaned_editions(project / "audio"):
+        print(
+            f"{orphan.manifest}: orphaned edition (its article {orphan.article} is gone); "
+            "`audio-edition clean --outputs` removes it"
+        )
     return 0
 
 
@@ -163,6 +178,10 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     project = Path.cwd()
+    if args.outputs:
+        removed = remove_orphans(project / "audio", lambda m: print(m, file=sys.stderr))
+        for orphan in removed:
+            print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
     builder = Builder(project, project / "audio", _settings(args))
     files, freed = builder.clean(find_articles([], project))
     print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current article uses")
@@ -186,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return command(args)
     except AudioEditionError as exc:
-        print(f"audio-edition: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per failed article
+            print(f"audio-edition: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("audio-edition: interrupted; earlier outputs are intact", file=sys.stderr)

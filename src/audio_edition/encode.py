@@ -328,8 +328,13 @@ def mux(
     tags: Tags,
     dest: Path,
     cover: Path | None = None,
+    samples: int | None = None,
 ) -> None:
     """Concatenate encoded segments into a chaptered, tagged M4B (AAC) or MP3 at dest.
+
+    ``samples``, when given, is the decoded length the edition must have (the manifest's):
+    a file of any other length is never written (a damaged segment, say, would otherwise
+    give a book shorter than its chapters).
 
     Segments are streamed to ffmpeg in chunks and checked frame by frame on the way. dest is
     replaced atomically: on any failure (even Ctrl-C) it keeps its old content and no
@@ -350,7 +355,7 @@ def mux(
             meta = Path(work) / "metadata.txt"
             meta.write_text(ffmetadata(chapters, tags, codec), encoding="utf-8")
             cmd = _mux_command(codec, meta, tags, cover, tmp, len(comm))
-            _run_mux(cmd, segments, codec, dest)
+            _run_mux(cmd, segments, codec, dest, samples)
         if comm:
             _put_in_id3_padding(Path(tmp), comm)
         os.replace(tmp, dest)
@@ -422,14 +427,22 @@ def _mux_command(
     return cmd + ["-metadata_header_padding", str(max(id3_padding, 10)), "-f", "mp3", out]
 
 
-def _run_mux(cmd: list[str], segments: list[Path], codec: Codec, dest: Path) -> None:
+def _run_mux(
+    cmd: list[str], segments: list[Path], codec: Codec, dest: Path, samples: int | None
+) -> None:
     """Run ffmpeg, feeding it the segments on stdin; kill it if anything goes wrong."""
     # stderr goes to a file, not a pipe, so a chatty ffmpeg cannot block our writes.
     with tempfile.TemporaryFile() as errors:
-        _, returncode = _pipe_through(cmd, lambda sink: _feed(sink, segments, codec), errors)
+        frames, returncode = _pipe_through(cmd, lambda sink: _feed(sink, segments, codec), errors)
         if returncode != 0:
             errors.seek(0)
             raise EncodeError(f"ffmpeg could not write {dest.name}: {_last_line(errors.read())}")
+    if samples is not None and frames * codec.frame_samples != samples:
+        got, want = frames * codec.frame_samples / SAMPLE_RATE, samples / SAMPLE_RATE
+        raise EncodeError(
+            f"{dest.name}: the encoded segments last {got:.2f} s, the edition {want:.2f} s; "
+            "not written (a damaged cache entry? `audio-edition clean`, then build again)"
+        )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -442,16 +455,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _feed(sink: BinaryIO, segments: list[Path], codec: Codec) -> int:
-    """Write every segment to ffmpeg's stdin, checking that each is only whole frames."""
-    for path in segments:
-        _feed_segment(path, codec, sink)
-    return 0
+    """Write every segment to ffmpeg's stdin, checking that each is only whole frames;
+    return how many frames were written."""
+    return sum(_feed_segment(path, codec, sink) for path in segments)
 
 
-def _feed_segment(path: Path, codec: Codec, sink: IO[bytes]) -> None:
+def _feed_segment(path: Path, codec: Codec, sink: IO[bytes]) -> int:
     try:
         with open(path, "rb") as src:
-            _stream_frames(src, codec, sink)
+            return _stream_frames(src, codec, sink)
     except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as err:
         raise EncodeError(f"bad {codec.name} segment {path}: {_one_line(err)}") from None
 

@@ -23,3 +23,13 @@ class SynthesisError(AudioEditionError):
 
 class ToolMissingError(AudioEditionError):
     """A system tool (eSpeak NG, ffmpeg) is not installed."""
+
+
+class BuildFailed(AudioEditionError):
+    """Some articles could not be built (the others were): one line per failure."""
+
+    def __init__(self, failures: list[AudioEditionError], results: list) -> None:
+        super().__init__("\n".join(str(f) for f in failures))
+        self.failures = failures
+        self.results = results  # the editions that were built
+        self.exit_code = failures[0].exit_code if len(failures) == 1 else 1

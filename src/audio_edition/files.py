@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import tempfile
 import threading
 import unicodedata
@@ -42,11 +41,18 @@ def looked_up_once(look_up: Callable[[], T]) -> Callable[[], T]:
 
 
 def slugify(name: str) -> str:
-    """File-name-safe edition name: "Gwadar Editorial!" -> "gwadar-editorial"."""
-    # Fold accents to ASCII first so "Café" gives "cafe" rather than "caf".
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug or "article"
+    """File-name-safe edition name: "Gwadar Editorial!" -> "gwadar-editorial".
+
+    Accents on Latin letters are folded ("Café" -> "cafe"); letters of other scripts are
+    kept as they are ("مقالہ", "日本の記事"), so every article keeps a name of its own.
+    """
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFKD", name.casefold()):
+        if unicodedata.combining(char) and kept and kept[-1].isascii():
+            continue  # an accent on a Latin letter
+        kept.append(char if unicodedata.category(char)[0] in "LNM" else " ")
+    words = unicodedata.normalize("NFC", "".join(kept)).split()
+    return "-".join(words) or "article"
 
 
 def hash_key(payload: dict) -> str:

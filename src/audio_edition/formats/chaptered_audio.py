@@ -99,4 +99,12 @@ def tags(manifest: dict) -> Tags:
 def write(
     manifest: dict, codec: Codec, segments: list[Path], dest: Path, cover: Path | None
 ) -> None:
-    mux(segments, codec, chapters(manifest), tags(manifest), dest, cover=cover)
+    mux(
+        segments,
+        codec,
+        chapters(manifest),
+        tags(manifest),
+        dest,
+        cover=cover,
+        samples=manifest["duration_samples"],
+    )

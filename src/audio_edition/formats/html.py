@@ -341,7 +341,8 @@ def write_index(out_dir: Path) -> None:
     """Keep ``index.html`` listing every edition whose manifest is in ``out_dir``.
 
     Written only when its bytes change (an unchanged rebuild touches nothing), and only
-    while some edition has a web page; an edition named "index" owns the name instead.
+    while some edition has a web page. The name is reserved (no article builds to it), but
+    an edition named "index" built before it was keeps the file.
     """
     editions = _editions(out_dir)
     path = out_dir / INDEX

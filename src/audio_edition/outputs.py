@@ -1,0 +1,172 @@
+"""Publishing editions into the output folder: the one safe writer, its lock, its leftovers.
+
+Every output of a build is first written into a staging folder that the build creates
+fresh inside the output folder (``mkdtemp``: a new name, created exclusively, mode 0700),
+so nothing a stranger put in the output folder (a symlink at a predictable name, say) is
+ever written through. Staged files are renamed into place together at the end, the
+manifest last; a build stopped at any moment leaves the previous edition's files at their
+paths, and the next build removes what the stopped one left behind.
+
+Each published file is recorded in the manifest with its size, content hash and identity
+(modification time and inode), so the next build knows whether the file at the path is
+still the one the manifest describes: by the identity at the cost of a ``stat``, and by
+the hash when the identity differs (a file copied back, or renamed in from elsewhere).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AudioEditionError
+from .manifest import read_manifest
+
+LOCK_NAME = ".audio-edition.lock"
+STAGING_PREFIX = ".staging-"
+# Names of the temporary files earlier versions and the writers leave while they work:
+# ``.<name>.staging`` (earlier staging), ``.<name>.<random>.part`` (ffmpeg's output before
+# its rename), ``.<name>.<random>.tmp`` (files.atomic_write_bytes).
+LEFTOVER_SUFFIXES = (".staging", ".part", ".tmp")
+
+
+@contextmanager
+def output_lock(out: Path, notify: Callable[[str], None]) -> Iterator[None]:
+    """One writer of an output folder at a time, whichever project it builds: a second
+    build (or ``clean --outputs``) waits, and says so."""
+    path = out / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise AudioEditionError(f"{path}: cannot take the output lock ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify(f"another build is writing to {out}; waiting for it to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        remove_leftovers(out)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(out: Path) -> int:
+    """Remove what stopped builds left in ``out`` (call only under the output lock)."""
+    removed = 0
+    for entry in out.iterdir():
+        name = entry.name
+        stale_dir = name.startswith(STAGING_PREFIX)
+        stale_file = name.startswith(".") and name.endswith(LEFTOVER_SUFFIXES)
+        if not (stale_dir or stale_file):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()  # a file, or a symlink planted here: the link, never its target
+            removed += 1
+    return removed
+
+
+class Stage:
+    """A fresh, private folder in ``out`` where one build writes its outputs."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+        except OSError as exc:
+            raise AudioEditionError(
+                f"{out}: cannot write the output folder ({exc.strerror})"
+            ) from None
+        self.staged: list[str] = []
+
+    def path(self, name: str) -> Path:
+        """Where to write the output that will be published as ``out/name``."""
+        if name not in self.staged:
+            self.staged.append(name)
+        return self.folder / name
+
+    def record(self, name: str) -> dict:
+        """The staged file's record for the manifest (see ``file_record``)."""
+        return file_record(self.folder / name)
+
+    def publish(self, names: list[str]) -> None:
+        """Rename the named staged files into place, in order (put the manifest last)."""
+        for name in names:
+            final = self.out / name
+            if final.is_dir() and not final.is_symlink():
+                raise AudioEditionError(f"{final}: a folder stands where the output goes")
+            os.replace(self.folder / name, final)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Stage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def file_hash(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def file_record(path: Path) -> dict:
+    """What the manifest keeps of a published file: size, content hash, identity."""
+    st = path.stat()
+    return {"bytes": st.st_size, "sha256": file_hash(path), "id": [st.st_mtime_ns, st.st_ino]}
+
+
+def intact(path: Path, record: dict) -> bool:
+    """Whether the file at ``path`` is the one ``record`` describes.
+
+    The identity check costs one ``stat`` (the no-change rebuild's fast path); when it
+    differs, the content hash decides. Size alone is not enough: two editions' CBR MP3s of
+    the same length have the same size.
+    """
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    if not os.path.isfile(path) or os.path.islink(path) or st.st_size != record.get("bytes"):
+        return False
+    if record.get("id") == [st.st_mtime_ns, st.st_ino]:
+        return True
+    try:
+        return "sha256" in record and file_hash(path) == record["sha256"]
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """An edition in the output folder whose article no longer exists (renamed, deleted)."""
+
+    manifest: Path
+    article: str
+    files: tuple[Path, ...]  # its outputs, the manifest last
+
+
+def orphaned_editions(out: Path) -> list[Orphan]:
+    """Editions in ``out`` built from an article that is gone. Editions from before the
+    manifest recorded its article's path are left alone: they cannot be told apart."""
+    found = []
+    for path in sorted(out.glob("*.json")) if out.is_dir() else []:
+        manifest = read_manifest(path)
+        article = (manifest or {}).get("build", {}).get("article")
+        if not article or Path(article).is_file():
+            continue
+        files = [out / o["path"] for o in manifest.get("outputs", {}).values()]
+        found.append(Orphan(path, article, (*files, path)))
+    return found
