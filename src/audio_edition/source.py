@@ -64,6 +64,9 @@ _SPLIT_LEVELS = (
 # A .txt line this long was not hard-wrapped by an editor: it is a whole paragraph.
 _UNWRAPPED_LINE_CHARS = 200
 
+# Front matter holds a few short fields; anything this long is not front matter one meant.
+MAX_FRONT_MATTER_CHARS = 64_000
+
 
 @dataclass(frozen=True)
 class Paragraph:
@@ -214,9 +217,29 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, object], str, 
     return meta, "\n".join(lines[close + 1 :]), close + 1
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: nine nested ``*name`` references turn a few
+    hundred bytes into billions of list items (a "billion laughs" memory bomb), and front
+    matter has no use for them."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def _load_yaml(source: str, path: Path) -> dict[str, object]:
+    if len(source) > MAX_FRONT_MATTER_CHARS:
+        raise _error(
+            path,
+            f"front matter is {len(source):,} characters long; "
+            f"the limit is {MAX_FRONT_MATTER_CHARS:,}",
+        )
     try:
-        data = yaml.safe_load(source)
+        data = yaml.load(source, Loader=_FrontMatterLoader)  # a SafeLoader underneath
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # +2: the YAML starts on line 2 of the file, after the opening "---".

@@ -1,0 +1,54 @@
+"""Hostile input (issue 8): front matter bombs, files that are not regular files inside the
+project, raw HTML that hides text, invisible articles, over-long headings. Unit tier: no
+speech, no audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audio_edition.errors import SourceError
+from audio_edition.source import parse_article
+
+
+def parse_error(text: str, name: str = "a.md") -> str:
+    """Parse text expecting a SourceError; check it is one line naming the file."""
+    with pytest.raises(SourceError) as caught:
+        parse_article(text, Path(name))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{name}: ")
+    return message
+
+
+# --------------------------------------------------------------------------- front matter
+
+
+def _alias_bomb(levels: int) -> str:
+    """``levels`` nested YAML aliases, each nine times the one before (a "billion laughs")."""
+    names = "abcdefghi"[:levels]
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    lines += [
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip(names, names[1:], strict=False)
+    ]
+    lines.append(f"title: *{names[-1]}")
+    return "---\n" + "\n".join(lines) + "\n---\nHello there.\n"
+
+
+def test_yaml_aliases_in_front_matter_are_refused() -> None:
+    # Three levels only (729 items), so that the old code, which expanded it, stays quick;
+    # nine levels grew the build to 24 GB.
+    message = parse_error(_alias_bomb(3))
+    assert "aliases (*name) are not allowed in front matter" in message
+    assert "at line 3" in message  # the first alias, counted in the file
+
+
+def test_an_anchor_without_aliases_is_harmless() -> None:
+    article = parse_article("---\ntitle: &t The title\n---\nHello.\n", Path("a.md"))
+    assert article.title == "The title"
+
+
+def test_front_matter_size_is_capped() -> None:
+    huge = "---\ntitle: " + "x" * 64_000 + "\n---\nHello.\n"
+    assert "front matter is 64,007 characters long; the limit is 64,000" in parse_error(huge)
