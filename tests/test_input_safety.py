@@ -52,3 +52,37 @@ def test_an_anchor_without_aliases_is_harmless() -> None:
 def test_front_matter_size_is_capped() -> None:
     huge = "---\ntitle: " + "x" * 64_000 + "\n---\nHello.\n"
     assert "front matter is 64,007 characters long; the limit is 64,000" in parse_error(huge)
+
+
+# --------------------------------------------------------------------------- raw HTML
+
+
+def texts(markdown: str) -> list[str]:
+    article = parse_article(markdown, Path("a.md"))
+    return [" | ".join(filter(None, (p.heading, p.text))) for p in article.paragraphs]
+
+
+def test_inline_script_and_style_are_dropped_with_their_content() -> None:
+    assert texts(
+        "The draft said <script>alert(1)</script> nothing.\n\n"
+        "A <STYLE type='text/css'>p { color: red }</STYLE> plain <b>bold</b> word.\n\n"
+        "# Title <script>document.write('x')</script>\n\nBody.\n"
+    ) == ["The draft said nothing.", "A plain bold word.", "Title | Body."]
+
+
+def test_inline_comments_are_dropped_even_across_lines() -> None:
+    assert texts("One <!-- an editor's\nnote --> two <!-- a -- b --> three.\n") == [
+        "One two three."
+    ]
+
+
+def test_a_self_closed_script_tag_hides_nothing_after_it() -> None:
+    assert texts("Before <script src='a.js'/> after.\n") == ["Before after."]
+
+
+def test_block_script_style_and_comments_are_dropped_with_their_content() -> None:
+    assert texts(
+        "<div>\n<!-- hidden -->\n<script>var x = 1;</script> shown\n</div>\n\n"
+        "<script>\nalert(1)\n</script>\n\n"
+        "<!-- never closed\n\nso the rest is a comment, as in a browser\n"
+    ) == ["shown"]

@@ -377,14 +377,31 @@ def _inline_text(token: Token) -> str:
 
 
 def _inline_parts(children: list[Token]) -> Iterator[str]:
+    hidden = 0  # inside inline <script> or <style>: code, not text to read
     for child in children:
-        if child.type in ("text", "code_inline", "text_special"):
+        if child.type == "html_inline":
+            hidden = _hidden_depth(child.content, hidden)
+        elif hidden:
+            continue
+        elif child.type in ("text", "code_inline", "text_special"):
             yield child.content  # markdown-it has already decoded entities and escapes
         elif child.type in ("softbreak", "hardbreak"):
             yield " "
         elif child.type == "image":
             yield from _inline_parts(child.children or [])  # the alt text, if any
-        # Everything else is markup (emphasis, link and html_inline tags): dropped.
+        # Everything else is markup (emphasis, link and html_inline tags and comments):
+        # dropped.
+
+
+_HIDDEN_TAG = re.compile(r"<(/?)(?:script|style)\b[^>]*?(/?)>", re.IGNORECASE)
+
+
+def _hidden_depth(tag: str, depth: int) -> int:
+    """The script/style nesting after an inline HTML tag (a self-closed one opens nothing)."""
+    match = _HIDDEN_TAG.fullmatch(tag.strip())
+    if match is None or match[2]:
+        return depth
+    return max(0, depth - 1) if match[1] else depth + 1
 
 
 class _TextExtractor(HTMLParser):
@@ -410,6 +427,13 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth:
             self.parts.append(data)
+
+    def close(self) -> None:
+        # An unterminated comment hides the rest, as in a browser; HTMLParser would hand
+        # it over as text.
+        if self.rawdata.startswith("<!--"):
+            self.rawdata = ""
+        super().close()
 
 
 def _html_text(html: str) -> str:
