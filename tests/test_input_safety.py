@@ -86,3 +86,27 @@ def test_block_script_style_and_comments_are_dropped_with_their_content() -> Non
         "<script>\nalert(1)\n</script>\n\n"
         "<!-- never closed\n\nso the rest is a comment, as in a browser\n"
     ) == ["shown"]
+
+
+# --------------------------------------------------------------------------- invisible text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u200b\u200b\u200b\n\u200b\n",  # zero-width spaces
+        "\u200c\u200d\u2060\ufeff\u00ad\n\n\u2063\n",  # joiners, word joiner, soft hyphen
+        "\u3000\u00a0\u2028 \u200b.\n",  # odd spaces and a dot
+    ],
+)
+def test_an_article_without_letters_or_digits_is_empty(text: str) -> None:
+    assert parse_error(text, "blank.txt") == "blank.txt: is empty"
+
+
+def test_front_matter_over_invisible_text_leaves_nothing_to_read() -> None:
+    message = parse_error("---\ntitle: Ghost\n---\n\u200b\u200b\n\n\u200b\n", "ghost.md")
+    assert "nothing to read aloud" in message
+
+
+def test_a_number_alone_is_text() -> None:
+    assert texts("\u200b1984\u200b\n") == ["\u200b1984\u200b"]

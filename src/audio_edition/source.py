@@ -141,7 +141,7 @@ def parse_article(text: str, path: Path) -> Article:
     """Parse article text; `path` decides the format (.md/.markdown, else plain text)."""
     path = Path(path)
     text = _normalise(text)
-    if not text.strip():
+    if not _has_words(text):
         raise _error(path, "is empty")
     meta, body, offset = _split_front_matter(text, path)
     language = _meta_str(meta, "language") or _meta_str(meta, "lang") or "en"
@@ -150,7 +150,7 @@ def parse_article(text: str, path: Path) -> Article:
     else:
         blocks = list(_text_blocks(body, offset))
     paragraphs = tuple(_paragraph(block, language) for block in blocks)
-    if not paragraphs:
+    if not any(_has_words(f"{p.heading or ''} {p.text}") for p in paragraphs):
         raise _error(path, "has nothing to read aloud (no text after front matter and markup)")
     first_heading = next((p.heading for p in paragraphs if p.heading), None)
     return Article(
@@ -164,6 +164,12 @@ def parse_article(text: str, path: Path) -> Article:
         speech=_speech(meta, path),
         paragraphs=paragraphs,
     )
+
+
+def _has_words(text: str) -> bool:
+    """Whether text has a letter or digit: zero-width spaces, joiners, marks and
+    punctuation alone are not text to read aloud (they made a silent edition)."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
 
 
 def _normalise(text: str) -> str:
