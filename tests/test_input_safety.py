@@ -4,12 +4,17 @@ speech, no audio."""
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from audio_edition.errors import SourceError
+from audio_edition.files import read_article_bytes, read_cover_bytes
 from audio_edition.source import parse_article
+
+from .conftest import run_cli
 
 
 def parse_error(text: str, name: str = "a.md") -> str:
@@ -110,3 +115,130 @@ def test_front_matter_over_invisible_text_leaves_nothing_to_read() -> None:
 
 def test_a_number_alone_is_text() -> None:
     assert texts("\u200b1984\u200b\n") == ["\u200b1984\u200b"]
+
+
+# --------------------------------------------------------------------------- one input reader
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, Path]:
+    """A project with text/ and, beside it (outside the project), a folder of other files."""
+    project, outside = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "text").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Private notes.\n")
+    return project, outside
+
+
+def read_error(path: Path, project: Path | None = None) -> str:
+    with pytest.raises(SourceError) as caught:
+        read_article_bytes(path, project)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    return message
+
+
+def test_a_link_out_of_the_project_is_not_followed(tree) -> None:
+    project, outside = tree
+    link = project / "text" / "a.txt"
+    link.symlink_to(outside / "secret.txt")
+    message = read_error(link, project)
+    assert f"is a symbolic link to {outside / 'secret.txt'}, outside the project" in message
+    # A linked folder leads out as well.
+    (project / "text" / "more").symlink_to(outside, target_is_directory=True)
+    assert "outside the project" in read_error(project / "text" / "more" / "secret.txt", project)
+
+
+def test_a_link_inside_the_project_is_followed(tree) -> None:
+    project, _ = tree
+    (project / "drafts").mkdir()
+    (project / "drafts" / "a.txt").write_text("Hello.\n")
+    (project / "text" / "a.txt").symlink_to(project / "drafts" / "a.txt")
+    assert read_article_bytes(project / "text" / "a.txt", project) == b"Hello.\n"
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tree) -> None:
+    project, _ = tree
+    fifo = project / "text" / "a.txt"
+    os.mkfifo(fifo)
+    # The old reader blocked here forever: a pytest-timeout-free way to show it is to
+    # read in a thread and wait for it a long while.
+    outcome: list[str] = []
+    reader = threading.Thread(target=lambda: outcome.append(read_error(fifo, project)))
+    reader.daemon = True
+    reader.start()
+    reader.join(60)
+    assert outcome and "is a named pipe (FIFO), not a regular file" in outcome[0]
+
+
+def test_a_device_is_refused_as_an_article_and_as_a_cover(tree) -> None:
+    project, _ = tree
+    (project / "text" / "zero.txt").symlink_to("/dev/zero")
+    assert "is a character device, not a regular file" in read_error(project / "text" / "zero.txt")
+    with pytest.raises(SourceError, match="^/dev/zero: is a character device, not a regular"):
+        read_cover_bytes(Path("/dev/zero"))
+
+
+def test_an_article_over_20_mb_is_refused(tree) -> None:
+    project, _ = tree
+    big = project / "text" / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(20_000_001)  # sparse: costs no disk
+    assert read_error(big, project).endswith(
+        "is 20,000,001 bytes; an article may be at most 20 MB (20,000,000 bytes)"
+    )
+
+
+def test_a_cover_over_10_mb_is_refused(tmp_path: Path) -> None:
+    cover = tmp_path / "cover.png"
+    with cover.open("wb") as f:
+        f.truncate(10_000_001)
+    with pytest.raises(
+        SourceError, match=r"cover.png: is 10,000,001 bytes; a cover image may be at most 10 MB"
+    ):
+        read_cover_bytes(cover)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def _one_line_error(result, *words: str) -> str:
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.integration
+def test_build_refuses_a_named_pipe_article_at_once(project: Path) -> None:
+    os.mkfifo(project / "text" / "a.txt")
+    # The timeout only stops a hang (the old build waited on the pipe forever).
+    result = run_cli("build", "text/a.txt", "--format", "vtt", cwd=project, timeout=300)
+    _one_line_error(result, "text/a.txt: is a named pipe (FIFO), not a regular file")
+
+
+@pytest.mark.integration
+def test_build_refuses_a_named_pipe_cover_at_once(project: Path) -> None:
+    os.mkfifo(project / "cover.png")
+    result = run_cli("build", "--cover", "cover.png", "--format", "mp3", cwd=project, timeout=300)
+    _one_line_error(result, "cover.png: is a named pipe (FIFO), not a regular file")
+
+
+@pytest.mark.integration
+def test_build_does_not_publish_a_file_linked_from_outside(project: Path, tmp_path_factory) -> None:
+    secret = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
+    secret.write_text("The neighbour's private notes.\n")
+    (project / "text" / "leak.txt").symlink_to(secret)
+    result = run_cli("build", "text/leak.txt", "--format", "vtt", cwd=project)
+    _one_line_error(result, "text/leak.txt: is a symbolic link to", "outside the project")
+    assert not (project / "audio" / "leak.vtt").exists()
+
+
+@pytest.mark.integration
+def test_build_refuses_an_article_of_zero_width_spaces(project: Path) -> None:
+    (project / "text" / "zw.txt").write_text("\u200b" * 50 + "\n")
+    result = run_cli("build", "text/zw.txt", "--format", "vtt", cwd=project)
+    _one_line_error(result, "text/zw.txt: is empty")
+    assert not (project / "audio" / "zw.vtt").exists()

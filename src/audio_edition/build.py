@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, BinaryIO
 from . import __version__
 from .config import Settings, load_settings
 from .errors import AudioEditionError, SourceError, ToolMissingError
-from .files import ARTICLE_SUFFIXES, hash_key, looked_up_once, read_article_bytes, slugify
+from .files import (
+    ARTICLE_SUFFIXES,
+    hash_key,
+    looked_up_once,
+    read_article_bytes,
+    read_cover_bytes,
+    slugify,
+)
 from .manifest import content_key, read_manifest, write_manifest
 from .speech import (
     SAMPLE_FORMAT,
@@ -337,7 +344,7 @@ class Builder:
 
     # -- one article
     def build(self, path: Path) -> EditionResult:
-        raw = read_article_bytes(path)
+        raw = read_article_bytes(path, self.project)
         slug = slugify(path.stem)
         manifest_path = self.out / f"{slug}.json"
         formats = list(self.settings.formats)
@@ -495,7 +502,7 @@ class Builder:
         """The utterances a build would synthesise (each distinct one once), and the total."""
         from .source import read_article
 
-        article = read_article(path)
+        article = read_article(path, self.project)
         items = self.items(article)
         keys = self.clip_keys(items, self.voice_for(article))
         todo = {
@@ -513,7 +520,7 @@ class Builder:
         clips: set[str] = set()
         segments: set[str] = set()
         for path in paths:
-            article = read_article(path)
+            article = read_article(path, self.project)
             voice = self.voice_for(article)
             items = self.items(article)
             keys = self.clip_keys(items, voice)
@@ -626,10 +633,7 @@ class Builder:
 def _file_hash(path: Path | None) -> str | None:
     if path is None:
         return None
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise AudioEditionError(f"{path}: cannot read the cover image ({exc.strerror})") from None
+    return hashlib.sha256(read_cover_bytes(path)).hexdigest()
 
 
 def _quietly(call: Callable[[], object]) -> None:

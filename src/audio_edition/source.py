@@ -97,10 +97,12 @@ class Article:
 # --------------------------------------------------------------------------- reading
 
 
-def read_article(path: Path) -> Article:
-    """Read an article file (.txt, .md, .markdown) and parse it; raise SourceError."""
+def read_article(path: Path, project: Path | None = None) -> Article:
+    """Read an article file (.txt, .md, .markdown) and parse it; raise SourceError.
+
+    Given the ``project``, a symbolic link is followed only when it leads inside it."""
     path = Path(path)
-    return article_from_bytes(read_article_bytes(path), path)
+    return article_from_bytes(read_article_bytes(path, project), path)
 
 
 def article_from_bytes(data: bytes, path: Path) -> Article:
