@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from audio_edition.build import Builder
+from audio_edition.config import Settings
 from audio_edition.errors import SourceError
 from audio_edition.files import read_article_bytes, read_cover_bytes
-from audio_edition.source import parse_article
+from audio_edition.manifest import samples_to_ms
+from audio_edition.source import MAX_SENTENCE_CHARS, parse_article
 
 from .conftest import run_cli
 
@@ -242,3 +245,51 @@ def test_build_refuses_an_article_of_zero_width_spaces(project: Path) -> None:
     result = run_cli("build", "text/zw.txt", "--format", "vtt", cwd=project)
     _one_line_error(result, "text/zw.txt: is empty")
     assert not (project / "audio" / "zw.vtt").exists()
+
+
+# --------------------------------------------------------------------------- long headings
+
+
+def _lay_out(builder, article):
+    """The manifest of ``article`` as ``builder`` would lay it out, with made-up clips
+    (clip n lasts 1000 + n samples): no speech needed to check where things are."""
+    from audio_edition.cache import ClipInfo
+    from audio_edition.loudness import ClipLoudness
+    from audio_edition.manifest import build_manifest
+
+    items = builder.items(article)
+    keys = [f"{n:064x}" for n in range(len(items))]
+    clips = [ClipInfo(k, 1000 + n, ClipLoudness((1e-3,), -20.0)) for n, k in enumerate(keys)]
+    segments = [
+        builder.segment([(items[n], clips[n]) for n in members])
+        for members in builder.plan(items, keys)
+    ]
+    return items, build_manifest(article, segments, {}, {}, article.path.name)
+
+
+def test_a_long_heading_and_announcement_are_spoken_in_parts_and_listed_once() -> None:
+    heading = " ".join(f"Part {n} of the heading, which goes on" for n in range(120))
+    article = parse_article(f"# {heading}\n\nOne sentence.\n", Path("a.md"))
+    settings = Settings(opening="{title}. Read by a machine.", closing=None)
+    builder = Builder(Path("."), Path("audio"), settings, engine=object())
+    items, manifest = _lay_out(builder, article)
+
+    headings = [i for i in items if i.role == "heading"]
+    opening = [i for i in items if i.role == "announcement"]
+    # Like an over-long sentence: several utterances, each short enough for the engine.
+    assert len(headings) > 1 and len(opening) > 1
+    assert all(len(i.text) <= MAX_SENTENCE_CHARS for i in headings + opening)
+    assert " ".join(i.text for i in headings) == heading
+    assert headings[-1].label == "a.md: paragraph 1 (line 1), heading, part " + str(len(headings))
+
+    # The manifest still lists one heading, spanning every part, pauses between them.
+    para = manifest["paragraphs"][0]
+    assert para["heading"] == heading
+    parts = sum(1000 + n for n, i in enumerate(items) if i.role == "heading")
+    gaps = (len(headings) - 1) * settings.pauses.sentence_ms
+    span = para["heading_end_ms"] - para["heading_start_ms"]
+    assert abs(span - (samples_to_ms(parts) + gaps)) <= 1
+    assert para["sentences"][0]["start_ms"] >= para["heading_end_ms"]
+    said = manifest["announcements"]["opening"]
+    assert said["text"] == f"{heading}. Read by a machine."
+    assert said["end_ms"] - said["start_ms"] >= samples_to_ms(1000 * len(opening))

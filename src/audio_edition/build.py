@@ -253,18 +253,18 @@ class Builder:
         name = article.path.name
         if self.settings.opening:
             text = self._announce(self.settings.opening, article)
-            items.append(Item("announcement", text, "opening", f"{name}: opening announcement"))
+            items += _spoken("announcement", text, "opening", f"{name}: opening announcement")
         for number, para in enumerate(article.paragraphs, start=1):
             where = f"{name}: paragraph {number} (line {para.line})"
             if para.heading:
-                items.append(Item("heading", para.heading, number, f"{where}, heading"))
+                items += _spoken("heading", para.heading, number, f"{where}, heading")
             items += [
                 Item("sentence", t, number, f"{where}, sentence {i}")
                 for i, t in enumerate(para.sentences, start=1)
             ]
         if self.settings.closing:
             text = self._announce(self.settings.closing, article)
-            items.append(Item("announcement", text, "closing", f"{name}: closing announcement"))
+            items += _spoken("announcement", text, "closing", f"{name}: closing announcement")
         return items
 
     def _announce(self, template: str, article: Article) -> str:
@@ -366,7 +366,11 @@ class Builder:
         manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
         outputs = self.write_formats(manifest, segments, old, formats, slug)
         manifest["outputs"] = outputs
-        manifest["build"] = {"input": key, "generator": f"audio-edition {__version__}"}
+        manifest["build"] = {
+            "input": key,
+            "generator": f"audio-edition {__version__}",
+            "utterances": len(items),  # headings and announcements may be in parts
+        }
         changed = self.commit(slug, manifest, old, outputs)
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
@@ -630,6 +634,17 @@ class Builder:
 # ---------------------------------------------------------------- helpers
 
 
+def _spoken(role: str, text: str, owner: str | int, label: str) -> list[Item]:
+    """A heading or an announcement as utterances: an over-long one (a 20,000-character
+    title) in parts, as a sentence is, for the engine fails on text that long."""
+    from .source import split_long
+
+    parts = split_long(text)
+    if len(parts) == 1:
+        return [Item(role, text, owner, label)]
+    return [Item(role, t, owner, f"{label}, part {i}") for i, t in enumerate(parts, start=1)]
+
+
 def _file_hash(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -676,8 +691,10 @@ def _display_path(path: Path, project: Path) -> str:
 def _result(
     path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int, changed: bool
 ) -> EditionResult:
-    count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
-    count += sum(1 for a in manifest["announcements"].values() if a)
+    count = manifest.get("build", {}).get("utterances")
+    if count is None:  # a manifest from before headings were split
+        count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
+        count += sum(1 for a in manifest["announcements"].values() if a)
     return EditionResult(
         source=str(path),
         outputs={f: str(out / o["path"]) for f, o in manifest["outputs"].items()},

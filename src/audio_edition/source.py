@@ -34,6 +34,7 @@ __all__ = [
     "parse_article",
     "read_article",
     "slugify",
+    "split_long",
     "split_sentences",
 ]
 
@@ -557,6 +558,12 @@ def _pysbd_language(language: str) -> str:
     from pysbd.languages import LANGUAGE_CODES
 
     return code if code in LANGUAGE_CODES else "en"
+
+
+def split_long(text: str) -> list[str]:
+    """An utterance that is not a sentence (a heading, an announcement) in pieces the
+    engine can speak: itself when short, else cut like an over-long sentence."""
+    return [text] if len(text) <= MAX_SENTENCE_CHARS else _fit(collapse_ws(text))
 
 
 def _fit(sentence: str, level: int = 0) -> list[str]:
