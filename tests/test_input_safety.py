@@ -293,3 +293,10 @@ def test_a_long_heading_and_announcement_are_spoken_in_parts_and_listed_once() -
     said = manifest["announcements"]["opening"]
     assert said["text"] == f"{heading}. Read by a machine."
     assert said["end_ms"] - said["start_ms"] >= samples_to_ms(1000 * len(opening))
+
+
+def test_a_link_loop_is_one_line(tree) -> None:
+    project, _ = tree
+    loop = project / "text" / "loop.txt"
+    loop.symlink_to("loop.txt")
+    assert "cannot read:" in read_error(loop, project)

@@ -1,5 +1,6 @@
-"""Small, dependency-free helpers: edition names, hashes, atomic writes, and a cache for
-slow look-ups that several threads may ask for at once.
+"""Small, dependency-free helpers: edition names, hashes, atomic writes, the one reader of
+input files (articles, the cover), and a cache for slow look-ups that several threads may
+ask for at once.
 
 Kept apart from the heavy modules so that a no-change rebuild, which only needs these,
 starts fast.
@@ -138,7 +139,10 @@ def read_input_file(path: Path, limit: int, what: str, project: Path | None = No
 
 def _inside(path: Path, project: Path) -> Path:
     """Where ``path`` really is, refusing a link out of the project."""
-    real, root = path.resolve(), project.resolve()
+    try:
+        real, root = path.resolve(), project.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a link loop, before Python 3.13
+        raise SourceError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     named_inside = Path(os.path.abspath(path)).is_relative_to(os.path.abspath(project))
     if (named_inside or path.is_symlink()) and not real.is_relative_to(root):
         raise SourceError(
