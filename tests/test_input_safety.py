@@ -300,3 +300,14 @@ def test_a_link_loop_is_one_line(tree) -> None:
     loop = project / "text" / "loop.txt"
     loop.symlink_to("loop.txt")
     assert "cannot read:" in read_error(loop, project)
+
+
+def test_an_invisible_paragraph_or_heading_among_text_is_skipped() -> None:
+    article = parse_article(
+        "First.\n\n\u200b\u200b\n\n# \u200b\n\nLast.\n\n# \u2060\n\n\u200b Tail.\n", Path("a.md")
+    )
+    assert [(p.heading, p.text) for p in article.paragraphs] == [
+        (None, "First."),
+        (None, "Last."),
+        (None, "\u200b Tail."),
+    ]

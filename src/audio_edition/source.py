@@ -152,7 +152,7 @@ def parse_article(text: str, path: Path) -> Article:
         blocks = list(_markdown_blocks(body, offset))
     else:
         blocks = list(_text_blocks(body, offset))
-    paragraphs = tuple(_paragraph(block, language) for block in blocks)
+    paragraphs = tuple(_paragraph(block, language) for block in _visible(blocks))
     if not any(_has_words(f"{p.heading or ''} {p.text}") for p in paragraphs):
         raise _error(path, "has nothing to read aloud (no text after front matter and markup)")
     first_heading = next((p.heading for p in paragraphs if p.heading), None)
@@ -173,6 +173,22 @@ def _has_words(text: str) -> bool:
     """Whether text has a letter or digit: zero-width spaces, joiners, marks and
     punctuation alone are not text to read aloud (they made a silent edition)."""
     return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def _shows(text: str) -> bool:
+    """Whether text has a visible character: not only spaces, zero-width or control ones."""
+    return any(unicodedata.category(char)[0] not in "ZC" for char in text)
+
+
+def _visible(blocks: list[_Block]) -> Iterator[_Block]:
+    """The blocks without the invisible ones: a paragraph or heading of zero-width spaces
+    gives the engine nothing to say (it failed as an implausible clip)."""
+    for block in blocks:
+        text = block.text if _shows(block.text) else ""
+        heading = block.heading if block.heading and _shows(block.heading) else None
+        if text or heading:
+            level = block.heading_level if heading else None
+            yield _Block(text, block.line, heading, level)
 
 
 def _normalise(text: str) -> str:
@@ -231,7 +247,7 @@ class _FrontMatterLoader(yaml.SafeLoader):
     hundred bytes into billions of list items (a "billion laughs" memory bomb), and front
     matter has no use for them."""
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(
@@ -398,8 +414,7 @@ def _inline_parts(children: list[Token]) -> Iterator[str]:
             yield " "
         elif child.type == "image":
             yield from _inline_parts(child.children or [])  # the alt text, if any
-        # Everything else is markup (emphasis, link and html_inline tags and comments):
-        # dropped.
+        # Everything else is markup (emphasis, links, HTML tags and comments): dropped.
 
 
 _HIDDEN_TAG = re.compile(r"<(/?)(?:script|style)\b[^>]*?(/?)>", re.IGNORECASE)
