@@ -92,7 +92,8 @@ S = TypeVar("S", bound=_Said)
 def paragraph_parts(spoken: Sequence[S], pauses: Pauses) -> list[S | int]:
     """One paragraph's (or announcement's) utterances with the pauses between them.
 
-    A heading gets a longer pause before and after it; the paragraph pause ends it.
+    A heading (all its parts, if it was too long for one) gets a longer pause before and
+    after it; the paragraph pause ends it.
     """
     parts: list[S | int] = []
     if spoken and spoken[0].role == "heading":
@@ -100,7 +101,8 @@ def paragraph_parts(spoken: Sequence[S], pauses: Pauses) -> list[S | int]:
     for i, item in enumerate(spoken):
         parts.append(item)
         if i + 1 < len(spoken):
-            gap = pauses.heading_after_ms if item.role == "heading" else pauses.sentence_ms
+            after_heading = item.role == "heading" and spoken[i + 1].role != "heading"
+            gap = pauses.heading_after_ms if after_heading else pauses.sentence_ms
             parts.append(ms_to_samples(gap))
     parts.append(ms_to_samples(pauses.paragraph_ms))
     return parts

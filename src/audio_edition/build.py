@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, BinaryIO
 from . import __version__
 from .config import Settings, load_settings
 from .errors import AudioEditionError, BuildFailed, SourceError, ToolMissingError
-from .files import ARTICLE_SUFFIXES, hash_key, looked_up_once, read_article_bytes, slugify
+from .files import (
+    ARTICLE_SUFFIXES,
+    hash_key,
+    looked_up_once,
+    read_article_bytes,
+    read_cover_bytes,
+    slugify,
+)
 from .manifest import content_key, read_manifest, write_manifest
 from .outputs import Orphan, Stage, intact, orphaned_editions, output_lock
 from .speech import (
@@ -233,18 +240,18 @@ class Builder:
         name = article.path.name
         if self.settings.opening:
             text = self._announce(self.settings.opening, article)
-            items.append(Item("announcement", text, "opening", f"{name}: opening announcement"))
+            items += _spoken("announcement", text, "opening", f"{name}: opening announcement")
         for number, para in enumerate(article.paragraphs, start=1):
             where = f"{name}: paragraph {number} (line {para.line})"
             if para.heading:
-                items.append(Item("heading", para.heading, number, f"{where}, heading"))
+                items += _spoken("heading", para.heading, number, f"{where}, heading")
             items += [
                 Item("sentence", t, number, f"{where}, sentence {i}")
                 for i, t in enumerate(para.sentences, start=1)
             ]
         if self.settings.closing:
             text = self._announce(self.settings.closing, article)
-            items.append(Item("announcement", text, "closing", f"{name}: closing announcement"))
+            items += _spoken("announcement", text, "closing", f"{name}: closing announcement")
         return items
 
     def _announce(self, template: str, article: Article) -> str:
@@ -324,7 +331,7 @@ class Builder:
 
     # -- one article
     def build(self, path: Path) -> EditionResult:
-        raw = read_article_bytes(path)
+        raw = read_article_bytes(path, self.project)
         slug = slugify(path.stem)
         if slug in RESERVED_SLUGS:
             raise SourceError(
@@ -357,6 +364,7 @@ class Builder:
                 "input": key,
                 "generator": f"audio-edition {__version__}",
                 "article": str(path.resolve()),
+                "utterances": len(items),  # headings and announcements may be in parts
             }
             changed = self.commit(slug, manifest, old, outputs, stage)
         return _result(path, manifest, formats, self.out, synthesized, changed)
@@ -493,7 +501,7 @@ class Builder:
         """The utterances a build would synthesise (each distinct one once), and the total."""
         from .source import read_article
 
-        article = read_article(path)
+        article = read_article(path, self.project)
         items = self.items(article)
         keys = self.clip_keys(items, self.voice_for(article))
         todo = {
@@ -511,7 +519,7 @@ class Builder:
         clips: set[str] = set()
         segments: set[str] = set()
         for path in paths:
-            article = read_article(path)
+            article = read_article(path, self.project)
             voice = self.voice_for(article)
             items = self.items(article)
             keys = self.clip_keys(items, voice)
@@ -620,13 +628,21 @@ class Builder:
 # ---------------------------------------------------------------- helpers
 
 
+def _spoken(role: str, text: str, owner: str | int, label: str) -> list[Item]:
+    """A heading or an announcement as utterances: an over-long one (a 20,000-character
+    title) in parts, as a sentence is, for the engine fails on text that long."""
+    from .source import split_long
+
+    parts = split_long(text)
+    if len(parts) == 1:
+        return [Item(role, text, owner, label)]
+    return [Item(role, t, owner, f"{label}, part {i}") for i, t in enumerate(parts, start=1)]
+
+
 def _file_hash(path: Path | None) -> str | None:
     if path is None:
         return None
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise AudioEditionError(f"{path}: cannot read the cover image ({exc.strerror})") from None
+    return hashlib.sha256(read_cover_bytes(path)).hexdigest()
 
 
 def _quietly(call: Callable[[], object]) -> None:
@@ -669,8 +685,10 @@ def _display_path(path: Path, project: Path) -> str:
 def _result(
     path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int, changed: bool
 ) -> EditionResult:
-    count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
-    count += sum(1 for a in manifest["announcements"].values() if a)
+    count = manifest.get("build", {}).get("utterances")
+    if count is None:  # a manifest from before headings were split
+        count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
+        count += sum(1 for a in manifest["announcements"].values() if a)
     return EditionResult(
         source=str(path),
         outputs={f: str(out / o["path"]) for f, o in manifest["outputs"].items()},

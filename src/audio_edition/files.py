@@ -1,5 +1,6 @@
-"""Small, dependency-free helpers: edition names, hashes, atomic writes, and a cache for
-slow look-ups that several threads may ask for at once.
+"""Small, dependency-free helpers: edition names, hashes, atomic writes, the one reader of
+input files (articles, the cover), and a cache for slow look-ups that several threads may
+ask for at once.
 
 Kept apart from the heavy modules so that a no-change rebuild, which only needs these,
 starts fast.
@@ -11,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
 import unicodedata
@@ -81,8 +83,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def read_article_bytes(path: Path) -> bytes:
-    """An article file's bytes, or a one-line SourceError naming it."""
+# What one input file may hold: far beyond any real article or cover, well short of
+# what would exhaust memory (/dev/zero, a runaway log named .txt).
+MAX_ARTICLE_BYTES = 20_000_000
+MAX_COVER_BYTES = 10_000_000
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_article_bytes(path: Path, project: Path | None = None) -> bytes:
+    """An article file's bytes, or a one-line SourceError naming it.
+
+    Given the ``project``, a symbolic link is followed only when it leads inside it."""
     if path.is_dir():
         raise SourceError(f"{path}: is a folder, not a file")
     if path.suffix.lower() not in ARTICLE_SUFFIXES:
@@ -90,9 +108,70 @@ def read_article_bytes(path: Path) -> bytes:
             raise SourceError(f"{path}: no such file")
         kind = repr(path.suffix) if path.suffix else "(no extension)"
         raise SourceError(f"{path}: unsupported file type {kind}; use .txt, .md or .markdown")
+    return read_input_file(path, MAX_ARTICLE_BYTES, "an article", project)
+
+
+def read_cover_bytes(path: Path) -> bytes:
+    """A cover image's bytes (a regular file of at most MAX_COVER_BYTES), or a SourceError."""
+    return read_input_file(path, MAX_COVER_BYTES, "a cover image")
+
+
+def read_input_file(path: Path, limit: int, what: str, project: Path | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (at most ``limit`` of them), or a
+    one-line SourceError naming it; ``what`` names the file's role ("an article").
+
+    The one door every input goes through: a named pipe would hang the build, a device
+    would be read without end, and a link in the project could publish a file from
+    anywhere. With a ``project``, a path inside it (or a link) must resolve inside it.
+    """
+    real = _inside(path, project) if project is not None else path
     try:
-        return path.read_bytes()
+        _check_regular(path, os.stat(real), limit, what)
+        # O_NONBLOCK: should a named pipe replace the file after the check, opening it
+        # must not wait for a writer. O_NOFOLLOW: nor may a link replace it.
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(real, flags | (os.O_NOFOLLOW if project is not None else 0))
+        with os.fdopen(fd, "rb") as f:
+            _check_regular(path, os.fstat(f.fileno()), limit, what)
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise SourceError(f"{path}: no such file") from None
     except OSError as exc:
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:  # it grew while being read
+        raise _too_big(path, len(data), limit, what)
+    return data
+
+
+def _inside(path: Path, project: Path) -> Path:
+    """Where ``path`` really is, refusing a link out of the project."""
+    try:
+        real, root = path.resolve(), project.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a link loop, before Python 3.13
+        raise SourceError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    named_inside = Path(os.path.abspath(path)).is_relative_to(os.path.abspath(project))
+    if (named_inside or path.is_symlink()) and not real.is_relative_to(root):
+        raise SourceError(
+            f"{path}: is a symbolic link to {real}, outside the project; not followed"
+            if path.is_symlink()
+            else f"{path}: leads through a symbolic link to {real}, outside the project; "
+            "not followed"
+        )
+    return real
+
+
+def _check_regular(path: Path, info: os.stat_result, limit: int, what: str) -> None:
+    for test, kind in _NOT_REGULAR:
+        if test(info.st_mode):
+            raise SourceError(f"{path}: is {kind}, not a regular file; {what} must be one")
+    if not stat.S_ISREG(info.st_mode):
+        raise SourceError(f"{path}: is not a regular file; {what} must be one")
+    if info.st_size > limit:
+        raise _too_big(path, info.st_size, limit, what)
+
+
+def _too_big(path: Path, size: int, limit: int, what: str) -> SourceError:
+    return SourceError(
+        f"{path}: is {size:,} bytes; {what} may be at most {limit // 1_000_000} MB "
+        f"({limit:,} bytes)"
+    )

@@ -89,9 +89,11 @@ def build_manifest(
         pos += seg.length
     announcements = {}
     for kind in ("opening", "closing"):
-        found = spans.get(kind)
+        found = spans.get(kind)  # a long announcement is spoken in parts: one entry
         announcements[kind] = (
-            {"text": found[0][0].text, **_span(found[0][1], found[0][2])} if found else None
+            {"text": " ".join(s.text for s, _, _ in found), **_span(found[0][1], found[-1][2])}
+            if found
+            else None
         )
     paragraphs = [
         _paragraph_entry(article, number, spans[number])
@@ -131,7 +133,7 @@ def _paragraph_entry(article: Article, number: int, spans: list) -> dict:
         "heading": para.heading,
         "heading_level": para.heading_level,
         "heading_start_ms": samples_to_ms(heading[0][0]) if heading else None,
-        "heading_end_ms": samples_to_ms(heading[0][1]) if heading else None,
+        "heading_end_ms": samples_to_ms(heading[-1][1]) if heading else None,  # of its parts
         "text": para.text,
         "line": para.line,
         **_span(spans[0][1], spans[-1][2]),

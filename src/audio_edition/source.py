@@ -34,6 +34,7 @@ __all__ = [
     "parse_article",
     "read_article",
     "slugify",
+    "split_long",
     "split_sentences",
 ]
 
@@ -63,6 +64,9 @@ _SPLIT_LEVELS = (
 
 # A .txt line this long was not hard-wrapped by an editor: it is a whole paragraph.
 _UNWRAPPED_LINE_CHARS = 200
+
+# Front matter holds a few short fields; anything this long is not front matter one meant.
+MAX_FRONT_MATTER_CHARS = 64_000
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,12 @@ class Article:
 # --------------------------------------------------------------------------- reading
 
 
-def read_article(path: Path) -> Article:
-    """Read an article file (.txt, .md, .markdown) and parse it; raise SourceError."""
+def read_article(path: Path, project: Path | None = None) -> Article:
+    """Read an article file (.txt, .md, .markdown) and parse it; raise SourceError.
+
+    Given the ``project``, a symbolic link is followed only when it leads inside it."""
     path = Path(path)
-    return article_from_bytes(read_article_bytes(path), path)
+    return article_from_bytes(read_article_bytes(path, project), path)
 
 
 def article_from_bytes(data: bytes, path: Path) -> Article:
@@ -138,7 +144,7 @@ def parse_article(text: str, path: Path) -> Article:
     """Parse article text; `path` decides the format (.md/.markdown, else plain text)."""
     path = Path(path)
     text = _normalise(text)
-    if not text.strip():
+    if not _has_words(text):
         raise _error(path, "is empty")
     meta, body, offset = _split_front_matter(text, path)
     language = _meta_str(meta, "language") or _meta_str(meta, "lang") or "en"
@@ -146,8 +152,8 @@ def parse_article(text: str, path: Path) -> Article:
         blocks = list(_markdown_blocks(body, offset))
     else:
         blocks = list(_text_blocks(body, offset))
-    paragraphs = tuple(_paragraph(block, language) for block in blocks)
-    if not paragraphs:
+    paragraphs = tuple(_paragraph(block, language) for block in _visible(blocks))
+    if not any(_has_words(f"{p.heading or ''} {p.text}") for p in paragraphs):
         raise _error(path, "has nothing to read aloud (no text after front matter and markup)")
     first_heading = next((p.heading for p in paragraphs if p.heading), None)
     return Article(
@@ -161,6 +167,28 @@ def parse_article(text: str, path: Path) -> Article:
         speech=_speech(meta, path),
         paragraphs=paragraphs,
     )
+
+
+def _has_words(text: str) -> bool:
+    """Whether text has a letter or digit: zero-width spaces, joiners, marks and
+    punctuation alone are not text to read aloud (they made a silent edition)."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def _shows(text: str) -> bool:
+    """Whether text has a visible character: not only spaces, zero-width or control ones."""
+    return any(unicodedata.category(char)[0] not in "ZC" for char in text)
+
+
+def _visible(blocks: list[_Block]) -> Iterator[_Block]:
+    """The blocks without the invisible ones: a paragraph or heading of zero-width spaces
+    gives the engine nothing to say (it failed as an implausible clip)."""
+    for block in blocks:
+        text = block.text if _shows(block.text) else ""
+        heading = block.heading if block.heading and _shows(block.heading) else None
+        if text or heading:
+            level = block.heading_level if heading else None
+            yield _Block(text, block.line, heading, level)
 
 
 def _normalise(text: str) -> str:
@@ -214,9 +242,29 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, object], str, 
     return meta, "\n".join(lines[close + 1 :]), close + 1
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: nine nested ``*name`` references turn a few
+    hundred bytes into billions of list items (a "billion laughs" memory bomb), and front
+    matter has no use for them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def _load_yaml(source: str, path: Path) -> dict[str, object]:
+    if len(source) > MAX_FRONT_MATTER_CHARS:
+        raise _error(
+            path,
+            f"front matter is {len(source):,} characters long; "
+            f"the limit is {MAX_FRONT_MATTER_CHARS:,}",
+        )
     try:
-        data = yaml.safe_load(source)
+        data = yaml.load(source, Loader=_FrontMatterLoader)  # a SafeLoader underneath
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # +2: the YAML starts on line 2 of the file, after the opening "---".
@@ -354,14 +402,30 @@ def _inline_text(token: Token) -> str:
 
 
 def _inline_parts(children: list[Token]) -> Iterator[str]:
+    hidden = 0  # inside inline <script> or <style>: code, not text to read
     for child in children:
-        if child.type in ("text", "code_inline", "text_special"):
+        if child.type == "html_inline":
+            hidden = _hidden_depth(child.content, hidden)
+        elif hidden:
+            continue
+        elif child.type in ("text", "code_inline", "text_special"):
             yield child.content  # markdown-it has already decoded entities and escapes
         elif child.type in ("softbreak", "hardbreak"):
             yield " "
         elif child.type == "image":
             yield from _inline_parts(child.children or [])  # the alt text, if any
-        # Everything else is markup (emphasis, link and html_inline tags): dropped.
+        # Everything else is markup (emphasis, links, HTML tags and comments): dropped.
+
+
+_HIDDEN_TAG = re.compile(r"<(/?)(?:script|style)\b[^>]*?(/?)>", re.IGNORECASE)
+
+
+def _hidden_depth(tag: str, depth: int) -> int:
+    """The script/style nesting after an inline HTML tag (a self-closed one opens nothing)."""
+    match = _HIDDEN_TAG.fullmatch(tag.strip())
+    if match is None or match[2]:
+        return depth
+    return max(0, depth - 1) if match[1] else depth + 1
 
 
 class _TextExtractor(HTMLParser):
@@ -387,6 +451,13 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth:
             self.parts.append(data)
+
+    def close(self) -> None:
+        # An unterminated comment hides the rest, as in a browser; HTMLParser would hand
+        # it over as text.
+        if self.rawdata.startswith("<!--"):
+            self.rawdata = ""
+        super().close()
 
 
 def _html_text(html: str) -> str:
@@ -502,6 +573,12 @@ def _pysbd_language(language: str) -> str:
     from pysbd.languages import LANGUAGE_CODES
 
     return code if code in LANGUAGE_CODES else "en"
+
+
+def split_long(text: str) -> list[str]:
+    """An utterance that is not a sentence (a heading, an announcement) in pieces the
+    engine can speak: itself when short, else cut like an over-long sentence."""
+    return [text] if len(text) <= MAX_SENTENCE_CHARS else _fit(collapse_ws(text))
 
 
 def _fit(sentence: str, level: int = 0) -> list[str]:
