@@ -5,14 +5,18 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Debian packages: the speech engine, ffmpeg, and (for the tests) the validators.
 RUN_PACKAGES := espeak-ng ffmpeg
-TEST_PACKAGES := $(RUN_PACKAGES) chromium epubcheck default-jre-headless
+TEST_PACKAGES := $(RUN_PACKAGES) chromium epubcheck default-jre-headless nodejs
+# Ace by DAISY, the EPUB accessibility checker (for the tests): npm installs this version
+# into .tools/ace/ (ignored by git); it drives Debian's Chromium, so puppeteer downloads none.
+ACE_VERSION := 1.4.6
+ACE_STAMP := .tools/ace/.installed-$(ACE_VERSION)
 
 .PHONY: run test test-fast bench lint system-run system-test apt
 
 run: system-run $(STAMP)
 	$(VENV)/bin/audio-edition build
 
-test: system-test $(STAMP)
+test: system-test $(STAMP) $(ACE_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: $(STAMP)
@@ -41,6 +45,14 @@ apt:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# Debian's nodejs comes without npm (NodeSource's has it): install npm only if missing.
+$(ACE_STAMP): | system-test
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=npm
+	@rm -rf .tools/ace && mkdir -p .tools/ace
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix .tools/ace --save-exact --no-audit \
+	  --no-fund --loglevel=error @daisy/ace-cli@$(ACE_VERSION)
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import srt
 import webvtt
 
 from audio_edition.formats import cues
+from audio_edition.formats import srt as srt_format
 from audio_edition.formats.cues import MAX_LINES, MAX_MS, Cue
 
 from .conftest import SAMPLE, build_json
@@ -41,6 +44,16 @@ their range depends on the coast, the season and the shape of the sea floor.
 Spring tides are the largest: `<script>` & ]]> stay as written.
 """
 
+# Text that SubRip readers would take for a timing line or for markup (issue 8, item 14).
+MARKUP = """The log read as follows.
+
+00:09:00,000 --> 00:09:59,000
+
+It said <font color="red">red</font> and <b>bold</b>.
+
+Then {\\an8}top, {Y:i}this, C:\\Notes, &amp; and AT&T.
+"""
+
 
 def build(tmp_path_factory, name: str, files: dict[str, str | Path], formats: str) -> Path:
     """Build the articles into a new project (clips shared across the session); its audio/."""
@@ -58,11 +71,20 @@ def build(tmp_path_factory, name: str, files: dict[str, str | Path], formats: st
 
 @pytest.fixture(scope="module")
 def editions(tmp_path_factory) -> Path:
-    files = {"gwadar-editorial.txt": SAMPLE, "tides.md": MARKDOWN}
+    files = {"gwadar-editorial.txt": SAMPLE, "tides.md": MARKDOWN, "markup.txt": MARKUP}
     return build(tmp_path_factory, "captions", files, FORMATS)
 
 
-SLUGS = ["gwadar-editorial", "tides"]
+SLUGS = ["gwadar-editorial", "tides", "markup"]
+
+# What a SubRip reader could take for markup or timing: a tag, an override or any braces
+# (libass hides "{...}"), an ASS escape ("\N"), an entity, an arrow.
+SRT_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z]|[{}]|\\[A-Za-z]|&#?\w+;|-[ -]*>")
+
+
+def shown(content: str) -> str:
+    """A SubRip cue's text as a player shows it: word joiners are invisible, braces braces."""
+    return content.replace("\u2060", "").replace("\uff5b", "{").replace("\uff5d", "}")
 
 
 def manifest_of(audio: Path, slug: str) -> dict:
@@ -122,9 +144,39 @@ def test_webvtt_cues_match_the_manifest(editions, slug):
 def test_srt_cues_match_the_manifest(editions, slug):
     manifest = manifest_of(editions, slug)
     subtitles = list(srt.parse((editions / f"{slug}.srt").read_text(encoding="utf-8")))
-    got = [(_td_ms(s.start), _td_ms(s.end), s.content) for s in subtitles]
+    got = [(_td_ms(s.start), _td_ms(s.end), shown(s.content)) for s in subtitles]
     check_cues(manifest, got)
     assert [s.index for s in subtitles] == list(range(1, len(subtitles) + 1))
+    assert not [s.content for s in subtitles if SRT_MARKUP.search(s.content)]
+
+
+@integration
+def test_ffmpeg_reads_every_srt_cue_as_plain_text(editions):
+    # ffmpeg is the SubRip reader of mpv and ffplay, and what burns captions into video.
+    path = editions / "markup.srt"
+    result = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "ass", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    texts = [
+        line.split(",", 9)[9] for line in result.stdout.splitlines() if line[:9] == "Dialogue:"
+    ]
+    subtitles = list(srt.parse(path.read_text(encoding="utf-8")))
+    assert len(texts) == len(subtitles)  # the timing-like paragraph keeps its cue
+    # No ASS override (colour, bold, position) and no hidden "{...}": the text as written.
+    assert [shown(t.replace("\\N", "\n")) for t in texts] == [shown(s.content) for s in subtitles]
+    assert not [t for t in texts if "{" in t]
+
+
+@integration
+def test_a_timing_line_and_markup_in_the_text_stay_text_in_webvtt(editions):
+    captions = webvtt.read(str(editions / "markup.vtt"))
+    assert "00:09:00,000 --> 00:09:59,000" in [html.unescape(c.text) for c in captions]
+    raw = (editions / "markup.vtt").read_text(encoding="utf-8")
+    cue_text = [line for line in raw.splitlines()[1:] if " --> " not in line[:30]]
+    assert not [line for line in cue_text if "-->" in line or "<" in line]
 
 
 @integration
@@ -206,6 +258,39 @@ def test_lines_are_balanced_and_short():
     assert cues.wrap("short") == ["short"]
     lines = cues.wrap("The state’s response has been swift and uncompromising.")
     assert len(lines) == 2 and all(len(line) <= 42 for line in lines)
+
+
+def _manifest(*texts: str) -> dict:
+    sentences = [
+        {"id": f"p1s{i}", "text": t, "start_ms": i * 2000, "end_ms": i * 2000 + 1500}
+        for i, t in enumerate(texts, start=1)
+    ]
+    return {
+        "announcements": {"opening": None, "closing": None},
+        "paragraphs": [{"id": "p1", "heading": None, "sentences": sentences}],
+    }
+
+
+def test_srt_text_is_never_read_as_markup_or_as_a_timing_line():
+    texts = [
+        "00:09:00,000 --> 00:09:59,000",
+        "12:00:00 - > 13:00:00",
+        '<font color="red">Red</font>',
+        "<b>B</b> <i>I</i> <u>U</u> <script>",
+        "{\\an8}Top {Y:i}x {note}",
+        "C:\\Notes \\h &amp; &#60; AT&T",
+    ]
+    subtitles = list(srt.parse(srt_format.render(_manifest(*texts))))
+    assert [shown(s.content) for s in subtitles] == texts  # every cue, shown as written
+    assert not [s.content for s in subtitles if SRT_MARKUP.search(s.content)]
+
+
+def test_srt_leaves_plain_text_alone():
+    text = "Tides rise - and fall -- twice a day > once; 3 < 4 is not a tag."
+    assert (
+        srt_format.plain("Tides rise and fall, twice a day.") == "Tides rise and fall, twice a day."
+    )
+    assert shown(srt_format.plain(text)) == text
 
 
 def test_ids_of_split_cues_keep_the_element_id():

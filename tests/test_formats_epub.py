@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -11,12 +12,22 @@ import zipfile
 
 import pytest
 
-from .conftest import SAMPLE
+from .conftest import REPO, SAMPLE
 from .test_formats_captions import MARKDOWN, build, spoken
 
 pytestmark = pytest.mark.integration
 
 EPUBCHECK = "/usr/share/java/epubcheck.jar"  # Debian's epubcheck (4.2.6): a bare jar
+ACE = REPO / ".tools" / "ace" / "node_modules" / ".bin" / "ace-cli"  # `make test` installs it
+# Ace launches Chromium with --no-sandbox itself; as root, without these Chromium keeps
+# calling out to the (closed) network.
+CHROMIUM = """#!/bin/sh
+exec /usr/bin/chromium --disable-gpu --disable-background-networking \\
+  --disable-component-update "$@"
+"""
+# Named by Ace as missing, and rightly absent: a self-assessment has no credential to
+# name and no report to link to (both optional in EPUB Accessibility 1.1).
+NOTHING_TO_CLAIM = {"a11y:certifierCredential", "a11y:certifierReport"}
 NS = {
     "opf": "http://www.idpf.org/2007/opf",
     "dc": "http://purl.org/dc/elements/1.1/",
@@ -65,6 +76,36 @@ def test_epubcheck_finds_no_error_and_no_warning(editions, slug):
 
 
 @pytest.mark.parametrize("slug", SLUGS)
+def test_ace_by_daisy_finds_no_violation_and_no_missing_accessibility_metadata(
+    editions, slug, tmp_path
+):
+    if not ACE.exists():
+        pytest.fail(f"Ace by DAISY is missing ({ACE}): run `make test`, which installs it")
+    chromium = tmp_path / "chromium"
+    chromium.write_text(CHROMIUM)
+    chromium.chmod(0o755)
+    result = subprocess.run(
+        [str(ACE), "--silent", "--force", "--outdir", str(tmp_path / "ace")]
+        + [str(editions / f"{slug}.epub")],
+        env={**os.environ, "PUPPETEER_EXECUTABLE_PATH": str(chromium)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "ace" / "report.json").read_text(encoding="utf-8"))
+    violations = [
+        (doc["earl:testSubject"]["url"], a["earl:test"]["dct:title"])
+        for doc in report["assertions"]
+        for a in doc["assertions"]
+        if a["earl:result"]["earl:outcome"] == "fail"
+    ]
+    assert violations == [] and report["earl:result"]["earl:outcome"] == "pass"
+    metadata = report["a11y-metadata"]
+    assert set(metadata["missing"]) <= NOTHING_TO_CLAIM and metadata["empty"] == []
+    assert {"dcterms:conformsTo", "a11y:certifiedBy"} <= set(metadata["present"])
+
+
+@pytest.mark.parametrize("slug", SLUGS)
 def test_the_package_has_the_metadata_readers_and_publishers_expect(editions, slug):
     book, manifest = _book(editions, slug)
     opf = _xml(book, "EPUB/package.opf")
@@ -84,6 +125,8 @@ def test_the_package_has_the_metadata_readers_and_publishers_expect(editions, sl
     assert "synchronizedAudioText" in props["schema:accessibilityFeature"]
     assert props["schema:accessibilityHazard"] == ["none"]
     assert props["schema:accessibilitySummary"][0]
+    assert props["dcterms:conformsTo"] == ["EPUB Accessibility 1.1 - WCAG 2.2 Level AA"]
+    assert props["a11y:certifiedBy"][0]
     total = _ms(props["media:duration"][0])
     overlay = _ms(props["media:duration@#overlay"][0])
     assert abs(total - overlay) <= 1000 and abs(total - manifest["duration_ms"]) <= 1000
@@ -118,7 +161,7 @@ def test_the_nav_lists_the_headings_of_a_markdown_article_without_skipping(editi
     book, manifest = _book(editions, "tides")
     nav = _xml(book, "EPUB/nav.xhtml")
     toc = nav.find(".//x:nav", NS)
-    assert toc.get(f"{{{NS['epub']}}}type") == "toc"
+    assert toc.get(f"{{{NS['epub']}}}type") == "toc" and toc.get("role") == "doc-toc"
     labels = [a.text for a in toc.iter(f"{{{NS['x']}}}a")]
     assert labels == [manifest["title"], "Tides", "Spring tides"]
     depth = {a.text: _depth(toc, a) for a in toc.iter(f"{{{NS['x']}}}a")}
