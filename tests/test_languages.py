@@ -169,6 +169,14 @@ def test_a_script_several_languages_share_asks_for_the_language(text: str, scrip
     assert "language:" in message and "front matter" in message
 
 
+def test_the_language_comes_from_what_is_read_not_from_markup() -> None:
+    # The link target's Latin letters outnumber the Han ones, but are never spoken.
+    text = (
+        "# 新闻\n\n[今天天气很好](https://example.org/news/weather/today-in-beijing-and-shanghai)\n"
+    )
+    assert parse_article(text, Path("a.md")).language == "zh"
+
+
 def test_front_matter_language_wins_over_the_script() -> None:
     text = "---\nlanguage: ur\n---\nآج موسم بہت اچھا ہے۔\n"
     assert parse_article(text, Path("a.txt")).language == "ur"

@@ -143,16 +143,19 @@ def parse_article(text: str, path: Path) -> Article:
     if not text.strip():
         raise _error(path, "is empty")
     meta, body, offset = _split_front_matter(text, path)
-    language = (
-        _meta_str(meta, "language") or _meta_str(meta, "lang") or _default_language(body, path)
-    )
     if path.suffix.lower() in MARKDOWN_SUFFIXES:
         blocks = list(_markdown_blocks(body, offset))
     else:
         blocks = list(_text_blocks(body, offset))
-    paragraphs = tuple(_paragraph(block, language) for block in blocks)
-    if not paragraphs:
+    if not blocks:
         raise _error(path, "has nothing to read aloud (no text after front matter and markup)")
+    language = (
+        _meta_str(meta, "language")
+        or _meta_str(meta, "lang")
+        # From what is read aloud: link targets and other markup are not the language.
+        or _default_language(" ".join(f"{b.heading or ''} {b.text}" for b in blocks), path)
+    )
+    paragraphs = tuple(_paragraph(block, language) for block in blocks)
     first_heading = next((p.heading for p in paragraphs if p.heading), None)
     return Article(
         path=path,
@@ -292,10 +295,10 @@ _KANA = frozenset({"HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"})
 _KANA_SHARE = 0.1
 
 
-def _default_language(body: str, path: Path) -> str:
-    if body.isascii():
+def _default_language(text: str, path: Path) -> str:
+    if text.isascii():
         return "en"  # fast path: the common case, and no letter of another script
-    script = _main_script(body)
+    script = _main_script(text)
     if script is None:
         return "en"
     language = _SCRIPT_LANGUAGES.get(script)
