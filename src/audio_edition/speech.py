@@ -210,7 +210,7 @@ def resolve_voice(
     if found is None:
         where = f"{article}: " if article is not None else ""
         raise SourceError(
-            f"{where}no voice speaks language {language!r}: correct its `language:` (a BCP 47 "
+            f"{where}no voice speaks language {language!r}: correct the `language:` (a BCP 47 "
             "tag such as en, en-GB, zh, ja, ur), or choose a voice with --voice or "
             "`speech: voice:` in the front matter (`audio-edition voices --language LANG` "
             "lists them)"
