@@ -202,7 +202,7 @@ class Builder:
         defaults = VoiceSettings()
         try:
             voice = VoiceSettings(
-                voice=resolve_voice(self.engine, merged["voice"], article.language),
+                voice=resolve_voice(self.engine, merged["voice"], article.language, article.path),
                 rate=int(merged["rate"] if merged["rate"] is not None else defaults.rate),
                 volume=float(merged["volume"] if merged["volume"] is not None else defaults.volume),
                 pitch=int(merged["pitch"] if merged["pitch"] is not None else defaults.pitch),

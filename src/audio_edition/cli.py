@@ -13,7 +13,7 @@ from .config import Settings, load_settings, parse_formats
 from .errors import AudioEditionError, BuildFailed, UsageError
 from .formats import FORMATS
 from .outputs import orphaned_editions
-from .speech import Pyttsx3Engine
+from .speech import Pyttsx3Engine, voices_for_language
 
 
 class Bar(Progress):
@@ -159,13 +159,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    for v in Pyttsx3Engine().voices():
-        if args.language and not any(
-            lang.lower() == args.language.lower()
-            or lang.lower().startswith(args.language.lower() + "-")
-            for lang in v.languages
-        ):
-            continue
+    voices = Pyttsx3Engine().voices()
+    for v in voices_for_language(voices, args.language) if args.language else voices:
         print(f"{v.id:28} {v.name:40} {', '.join(v.languages)}")
     return 0
 

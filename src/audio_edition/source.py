@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -22,6 +23,7 @@ from markdown_it.token import Token
 
 from audio_edition.errors import SourceError
 from audio_edition.files import read_article_bytes, slugify
+from audio_edition.scripts import script_of
 
 if TYPE_CHECKING:
     import pysbd
@@ -147,14 +149,20 @@ def parse_article(text: str, path: Path) -> Article:
     if not _has_words(text):
         raise _error(path, "is empty")
     meta, body, offset = _split_front_matter(text, path)
-    language = _meta_str(meta, "language") or _meta_str(meta, "lang") or "en"
     if path.suffix.lower() in MARKDOWN_SUFFIXES:
         blocks = list(_markdown_blocks(body, offset))
     else:
         blocks = list(_text_blocks(body, offset))
-    paragraphs = tuple(_paragraph(block, language) for block in _visible(blocks))
-    if not any(_has_words(f"{p.heading or ''} {p.text}") for p in paragraphs):
+    blocks = list(_visible(blocks))
+    if not any(_has_words(f"{b.heading or ''} {b.text}") for b in blocks):
         raise _error(path, "has nothing to read aloud (no text after front matter and markup)")
+    language = (
+        _meta_str(meta, "language")
+        or _meta_str(meta, "lang")
+        # From what is read aloud: link targets and other markup are not the language.
+        or _default_language(" ".join(f"{b.heading or ''} {b.text}" for b in blocks), path)
+    )
+    paragraphs = tuple(_paragraph(block, language) for block in blocks)
     first_heading = next((p.heading for p in paragraphs if p.heading), None)
     return Article(
         path=path,
@@ -300,6 +308,74 @@ def _speech(meta: Mapping[str, object], path: Path) -> dict[str, object]:
     if not isinstance(value, dict):
         raise _error(path, "front matter 'speech' must be a mapping (voice, rate, ...)")
     return {str(key): item for key, item in value.items()}
+
+
+# --------------------------------------------------------------------------- language
+
+# An article's language when its front matter names none, by the script most of its
+# letters are in. A script that one language all but owns gives that language; one that
+# several languages share gives a few of them as examples, and the article must say which
+# (a guess would read Urdu with the Arabic voice, or Ukrainian with the Russian one).
+# Han characters with kana among them (at least 1 in 10) are Japanese ("KANA").
+_SCRIPT_LANGUAGES: dict[str, str | tuple[str, ...]] = {
+    "LATIN": "en",
+    "KANA": "ja",
+    "CJK": "zh",
+    "HANGUL": "ko",
+    "GREEK": "el",
+    "HEBREW": "he",
+    "THAI": "th",
+    "GEORGIAN": "ka",
+    "ARMENIAN": "hy",
+    "TAMIL": "ta",
+    "TELUGU": "te",
+    "KANNADA": "kn",
+    "MALAYALAM": "ml",
+    "GUJARATI": "gu",
+    "GURMUKHI": "pa",
+    "ORIYA": "or",
+    "SINHALA": "si",
+    "ARABIC": ("ar", "ur", "fa"),
+    "CYRILLIC": ("ru", "uk", "bg"),
+    "DEVANAGARI": ("hi", "mr", "ne"),
+    "BENGALI": ("bn", "as"),
+}
+_KANA = frozenset({"HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"})
+_KANA_SHARE = 0.1
+
+
+def _default_language(text: str, path: Path) -> str:
+    if text.isascii():
+        return "en"  # fast path: the common case, and no letter of another script
+    script = _main_script(text)
+    if script is None:
+        return "en"
+    language = _SCRIPT_LANGUAGES.get(script)
+    if isinstance(language, str):
+        return language
+    users = f" ({', '.join(language)} and others use it)" if language else ""
+    example = f"e.g. `language: {language[0]}`" if language else "`language:` and a BCP 47 tag"
+    raise _error(
+        path,
+        f"no `language:` in front matter, and most letters are {script.title()} script{users}: "
+        f"add front matter naming the language ({example} between `---` lines at the top)",
+    )
+
+
+def _main_script(text: str) -> str | None:
+    """The script most of the letters of text are in (Han and kana as one), or None."""
+    counts: Counter[str] = Counter()
+    for char, n in Counter(text).items():  # per distinct character: fast on long text
+        script = script_of(char)
+        if script is not None:
+            counts["KANA" if script in _KANA else script] += n
+    han_and_kana = counts["KANA"] + counts["CJK"]
+    if han_and_kana:
+        japanese = counts["KANA"] >= _KANA_SHARE * han_and_kana
+        counts["KANA" if japanese else "CJK"] = han_and_kana
+        del counts["CJK" if japanese else "KANA"]
+    best = counts.most_common(1)
+    return best[0][0] if best else None
 
 
 # --------------------------------------------------------------------------- names

@@ -33,15 +33,18 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 import wave
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from .errors import SynthesisError, ToolMissingError, UsageError
+from .errors import SourceError, SynthesisError, ToolMissingError, UsageError
 from .files import looked_up_once
+from .scripts import script_of
 
 SAMPLE_RATE = 22050  # pyttsx3's espeak driver hard-codes this for save_to_file
 SAMPLE_FORMAT = "s16le-22050-mono"
@@ -186,10 +189,13 @@ def _list_voices() -> list[Voice]:
     return [Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"]) for v in json.loads(out)]
 
 
-def resolve_voice(engine: SpeechEngine, voice: str | None, language: str) -> str:
-    """The engine voice id for a configured voice, or the article language's default.
+def resolve_voice(
+    engine: SpeechEngine, voice: str | None, language: str, article: Path | str | None = None
+) -> str:
+    """The engine voice id for a configured voice, or the article language's voice.
 
-    An unknown voice is a usage error that names the closest matches.
+    An unknown voice is a usage error that names the closest matches; a language no
+    voice speaks is an error that names the article (``article``) and the ways out.
     """
     voices = engine.voices()
     if voice:
@@ -200,27 +206,133 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str) -> str
         close = difflib.get_close_matches(voice, names, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `audio-edition voices`"
         raise UsageError(f"unknown voice {voice!r}{hint}")
-    return default_voice(voices, language)
+    found = voice_for_language(voices, language)
+    if found is None:
+        where = f"{article}: " if article is not None else ""
+        raise SourceError(
+            f"{where}no voice speaks language {language!r}: correct the `language:` (a BCP 47 "
+            "tag such as en, en-GB, zh, ja, ur), or choose a voice with --voice or "
+            "`speech: voice:` in the front matter (`audio-edition voices --language LANG` "
+            "lists them)"
+        )
+    return found
 
 
-def default_voice(voices: list[Voice], language: str) -> str:
-    wanted = language.lower()
-    preferred = {"en": "gmw/en-us"}.get(wanted)
-    if preferred and any(v.id == preferred for v in voices):
-        return preferred
-    for match in (lambda lang: lang == wanted, lambda lang: lang.split("-")[0] == wanted):
-        for v in voices:
-            if any(match(lang.lower()) for lang in v.languages):
-                return v.id
-    return "gmw/en-us"
+# BCP 47 tags (lower case) that eSpeak NG lists under another language code, as
+# `espeak-ng --voices` spells it. Looked up after an exact match, for the tag and each
+# shorter prefix of it (zh-Hant-HK, then zh-Hant, then zh).
+_LATIN_AMERICA = ("ar", "bo", "cl", "co", "cr", "cu", "do", "ec", "gt", "hn", "mx", "ni", "pa")
+_LATIN_AMERICA += ("pe", "pr", "py", "sv", "us", "uy", "ve")
+LANGUAGE_ALIASES: dict[str, str] = {
+    "en": "en-us",  # eSpeak's plain "en" voice is British; American English is the default
+    **dict.fromkeys(["en-au", "en-ie", "en-in", "en-nz", "en-za"], "en-gb"),
+    "en-ca": "en-us",
+    "fr": "fr-fr",  # otherwise the first French voice listed, Belgian
+    "pt-pt": "pt",
+    **dict.fromkeys([f"es-{region}" for region in _LATIN_AMERICA], "es-419"),
+    # Chinese: written Chinese is read in Mandarin, except in Hong Kong and Macau.
+    **dict.fromkeys(["zh", "zh-hans", "zh-hant", "zh-cn", "zh-sg", "zh-tw", "zh-cmn"], "cmn"),
+    **dict.fromkeys(["zh-hk", "zh-mo", "zh-hant-hk", "zh-hant-mo", "zh-yue"], "yue"),
+    **dict.fromkeys(["zh-hak", "zh-hakka"], "hak"),
+    "no": "nb",  # Norwegian: eSpeak has Bokmål
+    "iw": "he",  # deprecated codes still in use
+    "in": "id",
+    "hy-arevmda": "hyw",  # Western Armenian
+}
+
+
+def _lookup_levels(language: str) -> Iterator[tuple[str, ...]]:
+    """For the tag and each shorter prefix of it, that prefix and its alias, lower case."""
+    subtags = [p for p in language.strip().lower().replace("_", "-").split("-") if p]
+    for n in range(len(subtags), 0, -1):
+        prefix = "-".join(subtags[:n])
+        alias = LANGUAGE_ALIASES.get(prefix)
+        yield (prefix, alias) if alias else (prefix,)
+
+
+def voice_for_language(voices: list[Voice], language: str) -> str | None:
+    """The id of the voice for a BCP 47 language tag, or None if no voice fits.
+
+    For the tag and then each shorter prefix of it: a voice listed for exactly that
+    language, else one for its alias (LANGUAGE_ALIASES). Last, any voice whose own
+    language has the same primary subtag (``chr`` finds ``chr-US-Qaaa-x-west``).
+    """
+    by_language: dict[str, str] = {}
+    for v in voices:
+        for lang in v.languages:
+            by_language.setdefault(lang.lower(), v.id)  # the first listed wins
+    levels = list(_lookup_levels(language))
+    for codes in levels:
+        for code in codes:
+            if code in by_language:
+                return by_language[code]
+    if levels:
+        primary = levels[-1][0]
+        for lang, voice_id in by_language.items():
+            if lang.split("-")[0] == primary:
+                return voice_id
+    return None
+
+
+def voices_for_language(voices: list[Voice], language: str) -> list[Voice]:
+    """The voices for a language tag, its alias (zh: cmn) or narrower tags (en: en-gb).
+
+    Taken from the longest prefix of the tag that has any, as voice_for_language does.
+    """
+    for codes in _lookup_levels(language):
+        found = [
+            v
+            for v in voices
+            if any(
+                lang.lower() == c or lang.lower().startswith(c + "-")
+                for c in codes
+                for lang in v.languages
+            )
+        ]
+        if found:
+            return found
+    return []
 
 
 # ---------------------------------------------------------------- verification
 
 
-def expected_seconds(text: str, rate: int) -> float:
-    """Rough spoken length: about 5.5 characters per word, at ``rate`` words a minute."""
-    return max(len(text), 1) / 5.5 / rate * 60
+# How long one character may take to speak at REFERENCE_RATE, (shortest, longest) in
+# seconds, by kind of character. Measured with eSpeak NG 1.51 on short sentences:
+# - Latin, Cyrillic, Arabic, Devanagari, Greek, Hebrew... in their own voice: 8.6 to 18
+#   characters a second, 6 to 8 for a one-word sentence;
+# - East Asian wide characters (Han, kana, Hangul, full-width forms) carry a syllable or
+#   a word each: 1.3 (Japanese voice on kanji) to 7.9 (kana) a second, and 0.7 when a
+#   voice names them as foreign letters ("fullwidth A" in Japanese);
+# - a non-Latin letter in a voice that does not read its script is named letter by
+#   letter: 1.4 to 1.8 a second (an Urdu sentence in the English voice);
+# - numbers and symbols expand when spoken ("1,234" is four words).
+# Everything else keeps the bounds of 16 characters a second, 0.1 to 8 times that.
+REFERENCE_RATE = 175
+_SECONDS_PER_CHAR = {
+    "wide": (1 / 30, 1 / 0.3),
+    "letter": (1 / 160, 1 / 1.0),
+    "other": (1 / 160, 1 / 2.0),
+}
+_SLACK_SECONDS = 3.0  # silence at the ends, and a one-word sentence's slowness
+
+
+def plausible_seconds(text: str, rate: int) -> tuple[float, float]:
+    """The shortest and longest plausible length of ``text`` spoken at ``rate`` (wpm)."""
+    counts = Counter(_char_kind(c) for c in text) if text else Counter(other=1)
+    scale = REFERENCE_RATE / rate
+    shortest = sum(n * _SECONDS_PER_CHAR[kind][0] for kind, n in counts.items()) * scale
+    longest = sum(n * _SECONDS_PER_CHAR[kind][1] for kind, n in counts.items()) * scale
+    return shortest, longest + _SLACK_SECONDS
+
+
+@lru_cache(maxsize=4096)
+def _char_kind(char: str) -> str:
+    if unicodedata.east_asian_width(char) in ("W", "F", "H"):
+        return "wide"
+    if script_of(char) not in (None, "LATIN"):
+        return "letter"  # named letter by letter by a voice that cannot read its script
+    return "other"
 
 
 def verify_clip(path: Path, text: str, rate: int) -> str | None:
@@ -238,9 +350,8 @@ def verify_clip(path: Path, text: str, rate: int) -> str | None:
     if frames == 0 or len(data) != frames * 2:
         return "empty or truncated WAV"
     seconds = frames / SAMPLE_RATE
-    guess = expected_seconds(text, rate)
-    # Generous bounds: numbers and symbols expand when spoken ("1,234" -> four words).
-    if seconds < 0.1 * guess or seconds > 8 * guess + 3:
+    shortest, longest = plausible_seconds(text, rate)
+    if not shortest <= seconds <= longest:
         return f"implausible length {seconds:.2f}s for {len(text)} characters"
     return None
 
