@@ -488,11 +488,11 @@ def test_interrupted_mux_leaves_dest_untouched(
     dest = _old_dest(tmp_path, book.codec)
     fed = []
 
-    def feed_then_interrupt(path: Path, codec: Codec, sink) -> None:  # noqa: ANN001
+    def feed_then_interrupt(path: Path, codec: Codec, sink) -> int:  # noqa: ANN001
         if fed:
             raise KeyboardInterrupt
         fed.append(path)
-        real_feed(path, codec, sink)
+        return real_feed(path, codec, sink)
 
     real_feed = encode._feed_segment
     monkeypatch.setattr(encode, "_feed_segment", feed_then_interrupt)

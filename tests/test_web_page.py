@@ -198,7 +198,10 @@ def test_setting_current_time_into_a_sentence_highlights_exactly_it(sample, mani
 def test_clicking_a_sentence_plays_from_it(sample, manifest):
     sentence = _sentence(manifest, 5, 2)
     sample.page.locator(f"#{sentence['id']}").click()
-    assert sample.js(f"{AUDIO}.currentTime") == pytest.approx(sentence["start_ms"] / 1000, abs=0.1)
+    # It plays on from the sentence's start, so by the time it is read it may be a little
+    # further on (under load, more than 0.1 s): never before the start, never far past it.
+    start = sentence["start_ms"] / 1000
+    assert start - 0.05 <= sample.js(f"{AUDIO}.currentTime") <= start + 0.75
     sample.wait(f"!{AUDIO}.paused")
 
 
