@@ -249,9 +249,9 @@ def _speech(meta: Mapping[str, object], path: Path) -> dict[str, object]:
     value = meta.get("speech")
     if value is None:
         return {}
-    if not isinstance(value, dict):
-        raise _error(path, "front matter 'speech' must be a mapping (voice, rate, ...)")
-    return {str(key): item for key, item in value.items()}
+    from audio_edition.config import speech_from_mapping  # checked as the settings are
+
+    return speech_from_mapping(value, str(path))
 
 
 # --------------------------------------------------------------------------- names
