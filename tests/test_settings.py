@@ -14,7 +14,7 @@ import pytest
 
 from audio_edition.cli import main
 from audio_edition.config import CONFIG_FILE, RULES, Pauses, Settings, load_settings
-from audio_edition.errors import SourceError, UsageError
+from audio_edition.errors import AudioEditionError, SourceError, UsageError
 from audio_edition.manifest import write_manifest
 from audio_edition.source import read_article
 from audio_edition.speech import VoiceSettings
@@ -24,10 +24,11 @@ from .conftest import CLI
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
 
 
-def _toml_error(tmp_path: Path, text: str) -> str:
+def _toml_error(tmp_path: Path, text: str, error: type = UsageError) -> str:
     (tmp_path / CONFIG_FILE).write_text(text, encoding="utf-8")
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(error) as caught:
         load_settings(tmp_path)
+    assert caught.value.exit_code == error.exit_code
     message = str(caught.value)
     assert message.startswith(f"{tmp_path / CONFIG_FILE}: "), message
     return message.removeprefix(f"{tmp_path / CONFIG_FILE}: ")
@@ -72,13 +73,13 @@ def test_a_bad_value_in_the_project_file_names_the_file_key_and_allowed_values(t
 
 
 def test_cover_in_the_project_file_must_be_an_image_beside_it(tmp_path):
-    assert _toml_error(tmp_path, 'cover = "nope.jpg"') == (
-        f"cover: {tmp_path / 'nope.jpg'}: no such file"
-    )
+    missing = _toml_error(tmp_path, 'cover = "nope.jpg"', AudioEditionError)
+    assert missing == f"cover: {tmp_path / 'nope.jpg'}: no such file"
     (tmp_path / "cover.gif").write_bytes(b"GIF89a" + bytes(20))
-    assert _toml_error(tmp_path, 'cover = "cover.gif"').endswith("not a JPEG or PNG image")
+    gif = _toml_error(tmp_path, 'cover = "cover.gif"', AudioEditionError)
+    assert gif.endswith("not a JPEG or PNG image")
     (tmp_path / "covers").mkdir()
-    assert "not a regular file" in _toml_error(tmp_path, 'cover = "covers"')
+    assert "not a regular file" in _toml_error(tmp_path, 'cover = "covers"', AudioEditionError)
 
 
 def test_good_values_are_read_into_their_types(tmp_path):
@@ -171,9 +172,6 @@ BAD_FLAGS = {
     ("--jobs", "0"): "--jobs: must be a whole number from 1 to",
     ("--jobs", str(4 * (os.cpu_count() or 1) + 1)): "--jobs: must be a whole number from 1 to",
     ("--format", "m4b,wma"): '--format: unknown format "wma": choose from',
-    ("--cover", "nope.jpg"): "--cover: nope.jpg: no such file",
-    ("--cover", "text.txt"): "--cover: text.txt: not a JPEG or PNG image",
-    ("--cover", "/dev/zero"): "--cover: /dev/zero: not a regular file",
 }
 
 
@@ -183,6 +181,22 @@ def test_a_bad_flag_is_a_usage_error_naming_it_and_its_allowed_values(here, caps
     code, err = _run(capsys, "build", *flags, "text.txt")
     assert code == 2
     assert err.startswith(f"audio-edition: error: {BAD_FLAGS[flags]}"), err
+    assert not (here / "audio").exists()
+
+
+BAD_COVERS = {
+    "nope.jpg": "--cover: nope.jpg: no such file",
+    "text.txt": "--cover: text.txt: not a JPEG or PNG image",
+    "/dev/zero": "--cover: /dev/zero: not a regular file (a JPEG or PNG image)",
+}
+
+
+@pytest.mark.parametrize("cover", BAD_COVERS)
+def test_a_bad_cover_is_refused_before_anything_is_built(here, capsys, cover):
+    # A build error (exit 1), as a missing article is: the flag is well formed, the file not.
+    (here / "text.txt").write_text("Not an image.\n")
+    code, err = _run(capsys, "build", "--cover", cover, "text.txt")
+    assert (code, err) == (1, f"audio-edition: error: {BAD_COVERS[cover]}")
     assert not (here / "audio").exists()
 
 

@@ -83,6 +83,11 @@ class Invalid(ValueError):
     """A value a rule refuses; a message, if any, says more than the rule's description."""
 
 
+class Unusable(Invalid):
+    """A well-formed path to a file that is missing or wrong: a build error (exit 1), like a
+    missing article, not a usage error."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """What one setting takes: a kind (see ``_READERS``), its range, and what it is for."""
@@ -180,16 +185,16 @@ def _image(rule: Rule, value: object, root: Path | None) -> Path:
     # Checked now, not when the audio is muxed minutes later: a missing cover, a folder,
     # a device or a FIFO (which would block) or any file that is not an image.
     if not path.exists():
-        raise Invalid(f"{path}: no such file")
+        raise Unusable(f"{path}: no such file")
     if not path.is_file():
-        raise Invalid(f"{path}: not a regular file (a JPEG or PNG image)")
+        raise Unusable(f"{path}: not a regular file (a JPEG or PNG image)")
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        raise Invalid(f"{path}: cannot read it ({exc.strerror})") from None
+        raise Unusable(f"{path}: cannot read it ({exc.strerror})") from None
     if not any(head.startswith(magic) for magic in IMAGE_MAGIC):
-        raise Invalid(f"{path}: not a JPEG or PNG image")
+        raise Unusable(f"{path}: not a JPEG or PNG image")
     return path
 
 
@@ -267,6 +272,8 @@ def check(
     try:
         return rule.read(value, root)
     except Invalid as exc:
+        if isinstance(exc, Unusable) and error is UsageError:
+            raise AudioEditionError(f"{label}: {exc}") from None
         if str(exc):
             raise error(f"{label}: {exc}") from None
         raise error(f"{label}: must be {rule.describe()} (got {_shown(value)})") from None

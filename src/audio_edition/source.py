@@ -20,6 +20,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from audio_edition.config import speech_from_mapping
 from audio_edition.errors import SourceError
 from audio_edition.files import read_article_bytes, slugify
 
@@ -249,9 +250,7 @@ def _speech(meta: Mapping[str, object], path: Path) -> dict[str, object]:
     value = meta.get("speech")
     if value is None:
         return {}
-    from audio_edition.config import speech_from_mapping  # checked as the settings are
-
-    return speech_from_mapping(value, str(path))
+    return speech_from_mapping(value, str(path))  # checked as the project's settings are
 
 
 # --------------------------------------------------------------------------- names
