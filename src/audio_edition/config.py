@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import string
 import tomllib
 from collections.abc import Callable, Mapping
@@ -177,20 +178,20 @@ def _path(rule: Rule, value: object, root: Path | None) -> Path:
     return root / value if root is not None else Path(value)
 
 
-IMAGE_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 
 
 def _image(rule: Rule, value: object, root: Path | None) -> Path:
     path = _path(rule, value, root)
     # Checked now, not when the audio is muxed minutes later: a missing cover, a folder,
     # a device or a FIFO (which would block) or any file that is not an image.
-    if not path.exists():
-        raise Unusable(f"{path}: no such file")
-    if not path.is_file():
-        raise Unusable(f"{path}: not a regular file (a JPEG or PNG image)")
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise Unusable(f"{path}: not a regular file (a JPEG or PNG image)")
         with open(path, "rb") as fh:
             head = fh.read(8)
+    except FileNotFoundError:
+        raise Unusable(f"{path}: no such file") from None
     except OSError as exc:
         raise Unusable(f"{path}: cannot read it ({exc.strerror})") from None
     if not any(head.startswith(magic) for magic in IMAGE_MAGIC):
