@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
-from .config import Settings, load_settings
+from .config import VOICE_KEYS, Settings, load_settings
 from .errors import AudioEditionError, BuildFailed, SourceError, ToolMissingError
 from .files import (
     ARTICLE_SUFFIXES,
@@ -194,22 +195,17 @@ class Builder:
 
     # -- inputs and voice
     def voice_for(self, article: Article) -> VoiceSettings:
-        merged = {k: article.speech.get(k) for k in ("voice", "rate", "volume", "pitch")}
+        merged = {k: article.speech.get(k) for k in VOICE_KEYS}
         for key in merged:
             flag = getattr(self.settings, key)
             if flag is not None:
                 merged[key] = flag
+        # Every value was checked when its file or flag was read (config.py).
         defaults = VoiceSettings()
-        try:
-            voice = VoiceSettings(
-                voice=resolve_voice(self.engine, merged["voice"], article.language, article.path),
-                rate=int(merged["rate"] if merged["rate"] is not None else defaults.rate),
-                volume=float(merged["volume"] if merged["volume"] is not None else defaults.volume),
-                pitch=int(merged["pitch"] if merged["pitch"] is not None else defaults.pitch),
-            )
-        except (TypeError, ValueError) as exc:
-            raise SourceError(f"{article.path}: bad speech setting ({exc})") from None
-        return voice.validate()
+        return VoiceSettings(
+            voice=resolve_voice(self.engine, merged["voice"], article.language, article.path),
+            **{k: getattr(defaults, k) if merged[k] is None else merged[k] for k in VOICE_KEYS[1:]},
+        ).validate()
 
     def input_key(self, raw: bytes) -> str:
         """Everything that decides an edition, known before parsing: for the fast path."""
@@ -490,7 +486,8 @@ class Builder:
         }
         loudness = {
             "target_lufs": self.settings.loudness_lufs,
-            "predicted_lufs": round(predicted, 2),
+            # Silence has no loudness (-inf), and JSON has no infinity: null.
+            "predicted_lufs": round(predicted, 2) if math.isfinite(predicted) else None,
             "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp,
         }
         source = _display_path(path, self.project)

@@ -139,7 +139,7 @@ class Cache:
         info = ClipInfo(key, len(clip), measure_clip(clip))
         write_wav(self.clip_path(key), clip)
         # The sidecar lands last: a clip without one is incomplete and will be re-made.
-        atomic_write_bytes(self._sidecar(key), json.dumps(info.to_json()).encode())
+        atomic_write_bytes(self._sidecar(key), json.dumps(info.to_json(), allow_nan=False).encode())
         wav.unlink(missing_ok=True)
         return info
 

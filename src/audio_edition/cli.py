@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
 from .build import Builder, Progress, build, find_articles, json_report, remove_orphans
-from .config import Settings, load_settings, parse_formats
-from .errors import AudioEditionError, BuildFailed, UsageError
+from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
+from .errors import AudioEditionError, BuildFailed
 from .formats import FORMATS
 from .outputs import orphaned_editions
 from .speech import Pyttsx3Engine, voices_for_language
@@ -94,16 +95,9 @@ def _voice_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(Path.cwd())
-    changes: dict = {k: getattr(args, k, None) for k in ("voice", "rate", "volume", "pitch")}
-    if getattr(args, "formats", None):
-        changes["formats"] = tuple(parse_formats(args.formats))
-    if getattr(args, "jobs", None) is not None:
-        if args.jobs < 1:
-            raise UsageError("--jobs must be at least 1")
-        changes["jobs"] = args.jobs
-    changes["cover"] = getattr(args, "cover", None)
-    settings = settings.with_overrides(**changes)
+    """The project's settings with the flags given, each checked like the file's values."""
+    flags = {k: getattr(args, k, None) for k in (*VOICE_KEYS, "formats", "jobs", "cover")}
+    settings = settings_with_flags(load_settings(Path()), flags)  # names relative
     if getattr(args, "no_opening", False):
         settings = settings.with_overrides(opening="")
     if getattr(args, "no_closing", False):
@@ -193,22 +187,34 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # No command: `build`, whatever follows (`audio-edition text/a.txt`, `audio-edition
+    # --quiet`); only the top level's own --help and --version are not build's.
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        argv = ["build", *argv]
     args = _parser().parse_args(argv)
-    command = COMMANDS.get(args.command or "build")
-    if args.command is None:
-        args = _parser().parse_args(["build", *(argv if argv is not None else sys.argv[1:])])
     try:
-        return command(args)
+        return COMMANDS[args.command](args)
     except AudioEditionError as exc:
-        for line in str(exc).splitlines():  # one line per failed article
-            print(f"audio-edition: error: {line}", file=sys.stderr)
+        for failure in exc.failures if isinstance(exc, BuildFailed) else [exc]:
+            print(f"audio-edition: error: {_one_line(str(failure))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("audio-edition: interrupted; earlier outputs are intact", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: still one line, never a traceback for the user
-        print(f"audio-edition: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = _one_line(f"{type(exc).__name__}: {exc}")
+        print(f"audio-edition: internal error: {message}", file=sys.stderr)
         return 1
+
+
+# Line breaks and other control characters, which a file name may hold ("a\nb.txt").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(message: str) -> str:
+    """The message on one line: control characters shown as escapes, as Python writes them."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 if __name__ == "__main__":

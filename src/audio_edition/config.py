@@ -2,21 +2,35 @@
 
 An article's front matter ``speech:`` (voice, rate, volume, pitch) overrides the
 project's voice for that article; flags given on the command line override both.
+
+Every value, from any of these sources, is checked when it is read, against one table
+(``RULES``: a row per key with its type, its range or choices, and what it is for), and
+a bad one is refused with the file, the key and the values allowed, e.g.
+``audio-edition.toml: rate: must be a whole number from 80 to 450 (got "fast")``.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import stat
+import string
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import AudioEditionError, UsageError
 
 CONFIG_FILE = "audio-edition.toml"
 
 DEFAULT_OPENING = "{title}. {byline}This is an audio edition, read by a synthetic voice."
 DEFAULT_CLOSING = "End of {title}. This audio edition was read by a synthetic voice."
+PLACEHOLDERS = ("title", "byline", "author", "publisher", "date")
+
+CPUS = os.cpu_count() or 1
+# More workers than this only add processes fighting for the same cores (and memory).
+MAX_JOBS = 4 * CPUS
 
 
 @dataclass(frozen=True)
@@ -50,7 +64,7 @@ class Settings:
     loudness_lufs: float = -19.0
     true_peak_dbtp: float = -1.5
     cover: Path | None = None
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    jobs: int = field(default_factory=lambda: CPUS)
     cache_dir: Path | None = None
     force: bool = False
 
@@ -60,7 +74,217 @@ class Settings:
 
 
 VOICE_KEYS = ("voice", "rate", "volume", "pitch")
-PAUSE_KEYS = {f.name for f in fields(Pauses)}
+PAUSE_KEYS = tuple(f.name for f in fields(Pauses))
+
+
+# ---------------------------------------------------------------- the table of settings
+
+
+class Invalid(ValueError):
+    """A value a rule refuses; a message, if any, says more than the rule's description."""
+
+
+class Unusable(Invalid):
+    """A well-formed path to a file that is missing or wrong: a build error (exit 1), like a
+    missing article, not a usage error."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one setting takes: a kind (see ``_READERS``), its range, and what it is for."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+
+    def describe(self) -> str:
+        what = _DESCRIPTIONS[self.kind](self)
+        return f"{what} ({self.help})" if self.help else what
+
+    def read(self, value: object, root: Path | None = None) -> object:
+        """The value as the builder uses it; ``Invalid`` if the rule refuses it."""
+        return _READERS[self.kind](self, value, root)
+
+
+RULES: dict[str, Rule] = {
+    "voice": Rule("text", help="an engine voice id or name: see `audio-edition voices`"),
+    "rate": Rule("whole", 80, 450, "words per minute"),
+    # 0 would be a silent edition; 1.0 is the engine's normal volume.
+    "volume": Rule("number", 0.1, 2.0, "1.0 is normal; 0 would be silent"),
+    "pitch": Rule("whole", 0, 99, "50 is normal"),
+    "formats": Rule("formats"),
+    "opening": Rule("template"),
+    "closing": Rule("template"),
+    "loudness_lufs": Rule("number", -40, -10, "LUFS"),
+    "true_peak_dbtp": Rule("number", -10, 0, "dBTP"),
+    "cover": Rule("image"),
+    "jobs": Rule("whole", 1, MAX_JOBS, f"4 times the {CPUS} CPUs at most"),
+    "cache_dir": Rule("path", help="a folder"),
+}
+PAUSE_RULE = Rule("whole", 0, 10000, "milliseconds")
+
+
+def _range(rule: Rule) -> str:
+    return f"from {rule.low} to {rule.high}"
+
+
+def _format_names(rule: Rule) -> str:
+    from .formats import FORMATS
+
+    return "a list of formats from " + ", ".join(FORMATS) + " (or one comma-separated string)"
+
+
+_DESCRIPTIONS: dict[str, Callable[[Rule], str]] = {
+    "whole": lambda rule: "a whole number " + _range(rule),
+    "number": lambda rule: "a number " + _range(rule),
+    "text": lambda rule: "text",
+    "path": lambda rule: "a path",
+    "image": lambda rule: "the path of a JPEG or PNG image",
+    "template": lambda rule: "text using only the placeholders " + _placeholders() + ", or false",
+    "formats": _format_names,
+}
+
+
+def _whole(rule: Rule, value: object, root: Path | None) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid
+    if not rule.low <= value <= rule.high:
+        raise Invalid
+    return value
+
+
+def _number(rule: Rule, value: object, root: Path | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid
+    if not (math.isfinite(value) and rule.low <= value <= rule.high):
+        raise Invalid
+    return float(value)
+
+
+def _text(rule: Rule, value: object, root: Path | None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid
+    return value
+
+
+def _path(rule: Rule, value: object, root: Path | None) -> Path:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise Invalid
+    return root / value if root is not None else Path(value)
+
+
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
+
+
+def _image(rule: Rule, value: object, root: Path | None) -> Path:
+    path = _path(rule, value, root)
+    # Checked now, not when the audio is muxed minutes later: a missing cover, a folder,
+    # a device or a FIFO (which would block) or any file that is not an image.
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise Unusable(f"{path}: not a regular file (a JPEG or PNG image)")
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise Unusable(f"{path}: no such file") from None
+    except OSError as exc:
+        raise Unusable(f"{path}: cannot read it ({exc.strerror})") from None
+    if not any(head.startswith(magic) for magic in IMAGE_MAGIC):
+        raise Unusable(f"{path}: not a JPEG or PNG image")
+    return path
+
+
+def _template(rule: Rule, value: object, root: Path | None) -> str:
+    if value is False:
+        return ""  # turned off
+    if not isinstance(value, str):
+        raise Invalid
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError:  # a lone brace
+        raise Invalid from None
+    for _, name, spec, conversion in parts:
+        if name is not None and (name not in PLACEHOLDERS or spec or conversion):
+            raise Invalid(f"unknown placeholder {{{name}}}: use " + _placeholders())
+    return value
+
+
+def _placeholders() -> str:
+    return ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + " (write {{ and }} for a brace)"
+
+
+def _formats(rule: Rule, value: object, root: Path | None) -> tuple[str, ...]:
+    from .formats import FORMATS
+
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
+        raise Invalid
+    names = [n.strip().lower().lstrip(".") for n in value if n.strip()]
+    for name in names:
+        if name not in FORMATS:
+            raise Invalid(f"unknown format {_shown(name)}: choose from {', '.join(FORMATS)}")
+    if not names:
+        raise Invalid("no format given: choose from " + ", ".join(FORMATS))
+    return tuple(dict.fromkeys(names))
+
+
+_READERS: dict[str, Callable[[Rule, object, Path | None], object]] = {
+    "whole": _whole,
+    "number": _number,
+    "text": _text,
+    "path": _path,
+    "image": _image,
+    "template": _template,
+    "formats": _formats,
+}
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it, on one line and not too long."""
+    import json
+
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check(
+    label: str,
+    rule: Rule,
+    value: object,
+    root: Path | None = None,
+    error: type[AudioEditionError] = UsageError,
+) -> object:
+    """``value`` read by ``rule``, or ``error``: ``<label>: must be <allowed> (got <value>)``.
+
+    ``label`` names where the value came from: ``audio-edition.toml: rate``,
+    ``text/a.md: speech.rate`` or ``--rate``.
+    """
+    try:
+        return rule.read(value, root)
+    except Invalid as exc:
+        if isinstance(exc, Unusable) and error is UsageError:
+            raise AudioEditionError(f"{label}: {exc}") from None
+        if str(exc):
+            raise error(f"{label}: {exc}") from None
+        raise error(f"{label}: must be {rule.describe()} (got {_shown(value)})") from None
+
+
+def _unknown(label: str, key: object, known: object, error: type[AudioEditionError]) -> None:
+    raise error(f"{label}: unknown setting {_shown(key)}: use {', '.join(known)}")
+
+
+# ---------------------------------------------------------------- the sources
 
 
 def load_settings(project: Path) -> Settings:
@@ -72,40 +296,68 @@ def load_settings(project: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: {exc}") from None
-    return settings_from_mapping(data, str(path))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
+    # Paths in the file (cover, cache_dir) are relative to the project, not to the caller.
+    return settings_from_mapping(data, str(path), root=project)
 
 
-def settings_from_mapping(data: dict, where: str) -> Settings:
-    base = Settings()
-    known = {f.name for f in fields(Settings)} - {"pauses", "force"}
-    unknown = set(data) - known - {"pauses"}
-    if unknown:
-        raise UsageError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
-    changes: dict = {k: data[k] for k in known & set(data)}
-    if "formats" in changes:
-        changes["formats"] = tuple(parse_formats(changes["formats"]))
-    for key in ("opening", "closing"):
-        if changes.get(key) is False:
-            changes[key] = ""  # turned off
-    if "cover" in changes:
-        changes["cover"] = Path(changes["cover"])
-    if "cache_dir" in changes:
-        changes["cache_dir"] = Path(changes["cache_dir"])
-    pauses = data.get("pauses", {})
-    if set(pauses) - PAUSE_KEYS:
-        raise UsageError(f"{where}: unknown pause {sorted(set(pauses) - PAUSE_KEYS)[0]!r}")
-    changes["pauses"] = replace(base.pauses, **pauses)
-    return replace(base, **changes)
+def settings_from_mapping(
+    data: Mapping[str, object], where: str, root: Path | None = None
+) -> Settings:
+    """Settings from a file's mapping (``where`` names the file), every value checked."""
+    changes: dict[str, object] = {}
+    for key, value in data.items():
+        if key == "pauses":
+            changes["pauses"] = _pauses(value, f"{where}: pauses")
+        elif key in RULES:
+            changes[key] = check(f"{where}: {key}", RULES[key], value, root)
+        else:
+            _unknown(where, key, [*RULES, "pauses"], UsageError)
+    return replace(Settings(), **changes)
 
 
-def parse_formats(value: str | list[str] | tuple[str, ...]) -> list[str]:
-    from .formats import FORMATS
+def _pauses(value: object, label: str) -> Pauses:
+    if not isinstance(value, Mapping):
+        raise UsageError(f"{label}: must be a table of {', '.join(PAUSE_KEYS)}")
+    for key in value:
+        if key not in PAUSE_KEYS:
+            _unknown(label, key, PAUSE_KEYS, UsageError)
+    return Pauses(**{k: check(f"{label}.{k}", PAUSE_RULE, v) for k, v in value.items()})
 
-    names = value.split(",") if isinstance(value, str) else list(value)
-    names = [n.strip().lower().lstrip(".") for n in names if n.strip()]
-    for name in names:
-        if name not in FORMATS:
-            raise UsageError(f"unknown format {name!r}: choose from {', '.join(FORMATS)}")
-    if not names:
-        raise UsageError("no format given: choose from " + ", ".join(FORMATS))
-    return list(dict.fromkeys(names))
+
+def speech_from_mapping(data: object, where: str) -> dict[str, object]:
+    """An article's front matter ``speech:``, every value checked; errors name the article."""
+    from .errors import SourceError
+
+    if not isinstance(data, Mapping):
+        raise SourceError(f"{where}: front matter 'speech' must be a mapping (voice, rate, ...)")
+    speech: dict[str, object] = {}
+    for key, value in data.items():
+        if key not in VOICE_KEYS:
+            _unknown(f"{where}: speech", key, VOICE_KEYS, SourceError)
+        if value is None:  # `rate:` with nothing after it: not set
+            continue
+        speech[key] = check(f"{where}: speech.{key}", RULES[key], value, error=SourceError)
+    return speech
+
+
+def check_voice(values: Mapping[str, object], where: str = "") -> None:
+    """Check voice values made in code (a library caller's ``Settings``) against the table."""
+    for key in VOICE_KEYS:
+        if values.get(key) is not None:
+            check(f"{where}{key}", RULES[key], values[key])
+
+
+# Flags named otherwise than their settings.
+FLAG_NAMES = {"formats": "--format"}
+
+
+def settings_with_flags(settings: Settings, flags: Mapping[str, object]) -> Settings:
+    """``settings`` with the command line's flags (those given) checked and applied."""
+    changes = {
+        key: check(FLAG_NAMES.get(key, f"--{key.replace('_', '-')}"), RULES[key], value)
+        for key, value in flags.items()
+        if value is not None
+    }
+    return replace(settings, **changes)

@@ -59,7 +59,9 @@ def slugify(name: str) -> str:
 
 def hash_key(payload: dict) -> str:
     """A content hash of a JSON-able payload: the same payload always gives the same key."""
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    blob = json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

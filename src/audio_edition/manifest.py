@@ -203,5 +203,7 @@ def read_manifest(path: Path) -> dict | None:
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
-    text = json.dumps(manifest, ensure_ascii=False, indent=1)
+    # allow_nan=False: a NaN or infinity is a bug to stop at, not "-Infinity" written into
+    # a file every JSON reader but Python's refuses.
+    text = json.dumps(manifest, ensure_ascii=False, indent=1, allow_nan=False)
     atomic_write_bytes(path, (text + "\n").encode("utf-8"))

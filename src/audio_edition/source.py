@@ -21,6 +21,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from audio_edition.config import speech_from_mapping
 from audio_edition.errors import SourceError
 from audio_edition.files import read_article_bytes, slugify
 from audio_edition.scripts import script_of
@@ -305,9 +306,7 @@ def _speech(meta: Mapping[str, object], path: Path) -> dict[str, object]:
     value = meta.get("speech")
     if value is None:
         return {}
-    if not isinstance(value, dict):
-        raise _error(path, "front matter 'speech' must be a mapping (voice, rate, ...)")
-    return {str(key): item for key, item in value.items()}
+    return speech_from_mapping(value, str(path))  # checked as the project's settings are
 
 
 # --------------------------------------------------------------------------- language

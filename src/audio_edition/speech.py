@@ -48,9 +48,6 @@ from .scripts import script_of
 
 SAMPLE_RATE = 22050  # pyttsx3's espeak driver hard-codes this for save_to_file
 SAMPLE_FORMAT = "s16le-22050-mono"
-RATE_RANGE = (80, 450)  # eSpeak NG's words-per-minute limits
-PITCH_RANGE = (0, 99)
-VOLUME_RANGE = (0.0, 2.0)
 MAX_ATTEMPTS = 3
 
 
@@ -64,15 +61,11 @@ class VoiceSettings:
     pitch: int = 50
 
     def validate(self) -> VoiceSettings:
-        lo, hi = RATE_RANGE
-        if not lo <= self.rate <= hi:
-            raise UsageError(f"rate {self.rate} is out of range: use {lo} to {hi} words per minute")
-        lo, hi = PITCH_RANGE
-        if not lo <= self.pitch <= hi:
-            raise UsageError(f"pitch {self.pitch} is out of range: use {lo} to {hi}")
-        lo, hi = VOLUME_RANGE
-        if not lo <= self.volume <= hi:
-            raise UsageError(f"volume {self.volume} is out of range: use {lo} to {hi}")
+        """Check the values against the settings table, which every source was read with
+        already: this catches only a ``Settings`` made in code by a library caller."""
+        from .config import check_voice
+
+        check_voice(asdict(self))
         return self
 
 
@@ -437,7 +430,7 @@ class _WorkerPool:
             "path": str(path),
         }
         try:
-            w.proc.stdin.write(json.dumps(message) + "\n")
+            w.proc.stdin.write(json.dumps(message, allow_nan=False) + "\n")
             w.proc.stdin.flush()
         except OSError:
             pass  # a dead worker: its closed stdout reports it in _wait

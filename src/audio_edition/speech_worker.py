@@ -70,7 +70,7 @@ def serve(engine, jobs, out, in_force=lambda settings: True) -> None:
             # fails too, the pool replaces this worker.
             current = {}
             answer = {"ok": False, "why": "eSpeak did not take the rate, volume or pitch asked for"}
-        out.write(json.dumps(answer) + "\n")
+        out.write(json.dumps(answer, allow_nan=False) + "\n")
 
 
 def _speak(engine, job: dict, finished: list[bool]) -> bool:
@@ -88,7 +88,7 @@ def list_voices(engine, out) -> None:
         {"id": v.id, "name": v.name, "languages": list(v.languages or ()), "gender": v.gender}
         for v in engine.getProperty("voices")
     ]
-    out.write(json.dumps(voices) + "\n")
+    out.write(json.dumps(voices, allow_nan=False) + "\n")
 
 
 def main() -> None:

@@ -27,5 +27,5 @@ def render(manifest: dict) -> dict:
 
 
 def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    text = json.dumps(render(manifest), ensure_ascii=False, indent=1)
+    text = json.dumps(render(manifest), ensure_ascii=False, indent=1, allow_nan=False)
     atomic_write_bytes(dest, (text + "\n").encode("utf-8"))
