@@ -90,8 +90,10 @@ def test_good_values_are_read_into_their_types(tmp_path):
         'cache_dir = "cache"\njobs = 1\n[pauses]\nsentence_ms = 0\n'
     )
     settings = load_settings(tmp_path)
-    assert settings.rate == 175 and isinstance(settings.rate, int)
-    assert settings.volume == 1.0 and isinstance(settings.volume, float)
+    voice = settings.project_voice  # the project's voice ranks below front matter
+    assert voice["rate"] == 175 and isinstance(voice["rate"], int)
+    assert voice["volume"] == 1.0 and isinstance(voice["volume"], float)
+    assert settings.rate is None  # no flag given
     assert settings.formats == ("mp3", "vtt")
     assert settings.closing == ""
     assert settings.opening == "{title}, {{read}} by {author}"
@@ -102,7 +104,7 @@ def test_good_values_are_read_into_their_types(tmp_path):
 
 
 def test_every_setting_has_a_row_in_the_table():
-    settable = {f.name for f in fields(Settings)} - {"force", "pauses"}
+    settable = {f.name for f in fields(Settings)} - {"force", "pauses", "project_voice"}
     assert set(RULES) == settable
 
 
@@ -310,3 +312,20 @@ def test_a_read_only_project_builds_with_out_and_the_cache_elsewhere(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (out / "a.vtt").exists()
     assert sorted(project.rglob("*")) == before
+
+
+@pytest.mark.integration
+def test_front_matter_speech_ranks_above_the_project_file_and_flags_above_both(tmp_path):
+    from audio_edition.build import Builder
+    from audio_edition.config import settings_with_flags
+    from audio_edition.source import read_article
+
+    (tmp_path / CONFIG_FILE).write_text("rate = 300\npitch = 20\n")
+    article = tmp_path / "a.md"
+    article.write_text("---\nspeech:\n  rate: 150\n---\nHello.\n")
+    settings = load_settings(tmp_path)
+    voice = Builder(tmp_path, tmp_path / "audio", settings).voice_for(read_article(article))
+    assert (voice.rate, voice.pitch) == (150, 20)
+    flagged = settings_with_flags(settings, {"rate": 200})
+    voice = Builder(tmp_path, tmp_path / "audio", flagged).voice_for(read_article(article))
+    assert (voice.rate, voice.pitch) == (200, 20)

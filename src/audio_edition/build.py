@@ -195,11 +195,10 @@ class Builder:
 
     # -- inputs and voice
     def voice_for(self, article: Article) -> VoiceSettings:
-        merged = {k: article.speech.get(k) for k in VOICE_KEYS}
-        for key in merged:
-            flag = getattr(self.settings, key)
-            if flag is not None:
-                merged[key] = flag
+        """The article's voice: the project file's, then its front matter's, then flags'."""
+        merged = {k: self.settings.project_voice.get(k) for k in VOICE_KEYS}
+        for layer in (article.speech, {k: getattr(self.settings, k) for k in VOICE_KEYS}):
+            merged.update({k: v for k, v in layer.items() if v is not None})
         # Every value was checked when its file or flag was read (config.py).
         defaults = VoiceSettings()
         return VoiceSettings(
@@ -214,6 +213,7 @@ class Builder:
             "version": __version__,
             "source": hashlib.sha256(raw).hexdigest(),
             "settings": [
+                s.project_voice,
                 s.voice,
                 s.rate,
                 s.volume,

@@ -67,6 +67,9 @@ class Settings:
     jobs: int = field(default_factory=lambda: CPUS)
     cache_dir: Path | None = None
     force: bool = False
+    # The project file's voice settings. They rank below an article's front matter
+    # ``speech:``, while the fields above (flags, or a library caller's) rank above it.
+    project_voice: dict[str, object] = field(default_factory=dict)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given (non-None) values replaced."""
@@ -314,7 +317,8 @@ def settings_from_mapping(
             changes[key] = check(f"{where}: {key}", RULES[key], value, root)
         else:
             _unknown(where, key, [*RULES, "pauses"], UsageError)
-    return replace(Settings(), **changes)
+    voice = {key: changes.pop(key) for key in VOICE_KEYS if key in changes}
+    return replace(Settings(), project_voice=voice, **changes)
 
 
 def _pauses(value: object, label: str) -> Pauses:
