@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--language", help="only voices for this language (e.g. en, en-gb)")
 
     sub.add_parser("formats", help="list the output formats and what each is for")
-    sub.add_parser("clean", help="remove cached clips no current article uses")
+    sub.add_parser("clean", help="remove cached clips no current edition uses")
     return p
 
 
@@ -163,9 +163,10 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     project = Path.cwd()
-    builder = Builder(project, project / "audio", _settings(args))
-    files, freed = builder.clean(find_articles([], project))
-    print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current article uses")
+    notify = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    builder = Builder(project, project / "audio", _settings(args), notify=notify)
+    files, freed = builder.clean()
+    print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 
 
