@@ -1,0 +1,139 @@
+"""The cache under damage, a full disk and sharing, through the real CLI, eSpeak NG and ffmpeg.
+
+The property: whatever happens to a cached file (bytes flipped, cut short, zeroed, or
+replaced by another entry), the next build's decoded audio equals a clean build's.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio_edition.encode import MP3, _scan
+
+from .conftest import build_json, decode, run_cli
+from .test_bad_input import _fails_cleanly
+from .test_cache import _tiny_tmpfs
+
+pytestmark = pytest.mark.integration
+
+FLAGS = ("--format", "mp3", "--no-opening", "--no-closing")
+ARTICLE = "The harbour opened at dawn. Its first ship carried salt and cloth.\n"
+OTHER = "A second article, so the cache holds another segment.\n"
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> tuple[Path, np.ndarray, dict, dict]:
+    """A project of two tiny articles built one after the other; the first one's decoded
+    audio; and the cached files each article's build added."""
+    root = tmp_path_factory.mktemp("clean")
+    (root / "text").mkdir()
+    (root / "text" / "a.txt").write_text(ARTICLE)
+    build_json(root, "text/a.txt", *FLAGS)
+    first = _cached(root)
+    (root / "text" / "b.txt").write_text(OTHER)
+    build_json(root, "text/b.txt", *FLAGS)
+    second = {kind: sorted(set(paths) - set(first[kind])) for kind, paths in _cached(root).items()}
+    return root, decode(root / "audio" / "a.mp3"), first, second
+
+
+def _cached(project: Path) -> dict[str, list[Path]]:
+    """The project's cached clips, their sidecars and its MP3 segments (relative paths)."""
+    cache = project / ".audio-edition" / "cache"
+    files = {
+        "clip": cache.glob("clips/*/*.wav"),
+        "sidecar": cache.glob("clips/*/*.json"),
+        "segment": cache.glob("segments/mp3/*/*.mp3"),
+    }
+    return {kind: sorted(p.relative_to(project) for p in found) for kind, found in files.items()}
+
+
+def _flip(data: bytes, rng: random.Random, other: bytes) -> bytes:
+    """One byte of the header and one of the body inverted."""
+    out = bytearray(data)
+    for at in (rng.randrange(8), rng.randrange(len(data) // 2, len(data))):
+        out[at] ^= 0xFF
+    return bytes(out)
+
+
+def _truncate(data: bytes, rng: random.Random, other: bytes) -> bytes:
+    """Cut short; an MP3 segment at a frame boundary, so every frame left is whole."""
+    cut = rng.randrange(1, len(data))
+    if data[:2] == b"\xff\xf3":
+        cut = _scan(data[:cut], MP3)[1] or len(data) // 2
+    return data[:cut]
+
+
+def _zero(data: bytes, rng: random.Random, other: bytes) -> bytes:
+    return bytes(len(data))
+
+
+def _replace(data: bytes, rng: random.Random, other: bytes) -> bytes:
+    return other
+
+
+CORRUPTIONS = {"flip": _flip, "truncate": _truncate, "zero": _zero, "replace": _replace}
+
+
+@pytest.mark.parametrize("entry", ["clip", "sidecar", "segment"])
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_any_damaged_cache_entry_is_remade_and_the_audio_is_right(
+    clean, tmp_path, entry, corruption
+):
+    built, expected, a, b = clean
+    project = tmp_path / "p"
+    shutil.copytree(built, project)
+    rng = random.Random(f"{entry}-{corruption}")
+    target = project / rng.choice(a[entry])
+    other = (project / b[entry][0]).read_bytes()
+    target.write_bytes(CORRUPTIONS[corruption](target.read_bytes(), rng, other))
+    if entry != "segment":  # so the clips are read: their segment must be made again
+        shutil.rmtree(project / ".audio-edition" / "cache" / "segments")
+
+    result = run_cli("build", "text/a.txt", *FLAGS, "--force", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(decode(project / "audio" / "a.mp3"), expected)
+    notices = result.stderr.strip().splitlines()  # and the user is told, one line each
+    assert notices and all("damaged cache entry" in line for line in notices), notices
+    assert str(target.relative_to(project)) in notices[0]
+
+
+def test_a_full_cache_disk_is_one_line_and_the_edition_is_kept(clean, tmp_path):
+    """Worker tracebacks, "the engine hung and was restarted" after a minute, then
+    `internal error: OSError: [Errno 28]` with no path: now one line naming the cache."""
+    built = clean[0]
+    project = tmp_path / "p"
+    shutil.copytree(built, project, ignore=shutil.ignore_patterns(".audio-edition"))
+    before = (project / "audio" / "a.mp3").read_bytes()
+    (project / "text" / "a.txt").write_text(ARTICLE + "A new sentence needs speaking.\n")
+    with _tiny_tmpfs(tmp_path / "full") as cache:
+        result = run_cli(
+            "build", "text/a.txt", *FLAGS, cwd=project, env={"AUDIO_EDITION_CACHE": str(cache)}
+        )
+    _fails_cleanly(result, 1, f"{cache}: cannot write the clip cache (No space left on device)")
+    assert (project / "audio" / "a.mp3").read_bytes() == before
+
+
+def test_clean_in_one_project_keeps_the_clips_another_uses(clean, tmp_path):
+    built = clean[0]
+    env = {"AUDIO_EDITION_CACHE": str(tmp_path / "shared")}
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    for project, article in ((mine, "a.txt"), (theirs, "b.txt")):
+        (project / "text").mkdir(parents=True)
+        shutil.copy(built / "text" / article, project / "text")
+        build_json(project, *FLAGS, env=env)
+
+    cleaned = run_cli("clean", cwd=mine, env=env)
+    assert cleaned.returncode == 0, cleaned.stderr
+    [edition] = build_json(theirs, *FLAGS, "--force", env=env)["editions"]
+    assert edition["synthesized"] == 0  # its clips were all still there
+
+    shutil.rmtree(theirs)  # a project that is gone needs nothing
+    cleaned = run_cli("clean", cwd=mine, env=env)
+    assert cleaned.stdout.startswith("removed 4 cached files"), cleaned.stdout
+    [edition] = build_json(mine, *FLAGS, "--force", env=env)["editions"]
+    assert edition["synthesized"] == 0
