@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio_edition.cache import Cache, CacheError, DamagedEntry, wav_bytes
+from audio_edition.cache import Cache, wav_bytes
+from audio_edition.errors import CacheError, DamagedEntry
 from audio_edition.files import record_digest
 
 from .conftest import CLI

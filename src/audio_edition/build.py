@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
 from .config import Settings, load_settings
-from .errors import AudioEditionError, SourceError, ToolMissingError
+from .errors import AudioEditionError, DamagedEntry, SourceError, ToolMissingError
 from .files import ARTICLE_SUFFIXES, hash_key, looked_up_once, read_article_bytes, slugify
 from .manifest import content_key, read_manifest, write_manifest
 from .speech import (
@@ -194,6 +194,7 @@ class Builder:
         self._cache: Cache | None = None
         self._held: contextlib.ExitStack | None = None
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
+        self._keys: list[str] = []  # the clips of the article being built
         self._segments_used: set[str] = set()
 
     @property
@@ -361,11 +362,9 @@ class Builder:
 
     # -- one article
     def build(self, path: Path) -> EditionResult:
-        """Build one article's edition. A damaged cache entry found on the way has been
-        discarded; every clip the article uses is then checked, and the build runs again,
-        making anew what was discarded."""
-        from .cache import DamagedEntry
-
+        """Build one article's edition. If a damaged cache entry turns up (it is discarded
+        at once), every clip the article uses is checked, and the build runs again, making
+        anew what was discarded."""
         for attempt in range(REPAIRS + 1):
             try:
                 return self._build(path)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import AudioEditionError
+from .errors import CacheError, DamagedEntry
 from .files import atomic_write_bytes, digest_line, digest_path, hash_key, sha256_file
 from .loudness import ClipLoudness, limit_peaks, measure_clip
 
@@ -49,18 +49,6 @@ CACHE_ENV = "AUDIO_EDITION_CACHE"
 TRIM_THRESHOLD = 200  # |sample| below this (about -44 dBFS) counts as silence when trimming
 TRIM_MARGIN = 330  # samples (15 ms) kept around speech so consonant edges are not cut
 WAV_HEADER = 44  # the header ``write_wav`` writes: a clip's samples start there
-
-
-class CacheError(AudioEditionError):
-    """The cache cannot be written or read (a full disk, a missing folder): one line."""
-
-
-class DamagedEntry(AudioEditionError):
-    """A cache entry whose bytes are not those written; it has been discarded."""
-
-    def __init__(self, path: Path, why: str) -> None:
-        super().__init__(f"{path}: damaged cache entry ({why})")
-        self.path = path
 
 
 def default_cache_dir(project: Path) -> Path:

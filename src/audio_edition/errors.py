@@ -23,3 +23,15 @@ class SynthesisError(AudioEditionError):
 
 class ToolMissingError(AudioEditionError):
     """A system tool (eSpeak NG, ffmpeg) is not installed."""
+
+
+class CacheError(AudioEditionError):
+    """The cache cannot be written or read (a full disk, a missing folder)."""
+
+
+class DamagedEntry(AudioEditionError):
+    """A cache entry whose bytes are not those written; it has been discarded."""
+
+    def __init__(self, path: object, why: str) -> None:
+        super().__init__(f"{path}: damaged cache entry ({why})")
+        self.path = path
