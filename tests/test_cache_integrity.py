@@ -6,16 +6,19 @@ replaced by another entry), the next build's decoded audio equals a clean build'
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from audio_edition.cache import Cache
 from audio_edition.encode import MP3, _scan
 
-from .conftest import build_json, decode, run_cli
+from .conftest import CLI, build_json, decode, run_cli
 from .test_bad_input import _fails_cleanly
 from .test_cache import _tiny_tmpfs
 
@@ -137,3 +140,26 @@ def test_clean_in_one_project_keeps_the_clips_another_uses(clean, tmp_path):
     assert cleaned.stdout.startswith("removed 4 cached files"), cleaned.stdout
     [edition] = build_json(mine, *FLAGS, "--force", env=env)["editions"]
     assert edition["synthesized"] == 0
+
+
+def test_a_build_waits_while_the_cache_is_cleaned(clean, tmp_path):
+    """`clean` holds the cache exclusive; a build takes it shared, so it waits, and says so."""
+    project = tmp_path / "p"
+    (project / "text").mkdir(parents=True)
+    shutil.copy(clean[0] / "text" / "a.txt", project / "text")
+    cache = Cache(tmp_path / "shared")
+    env = {**os.environ, "AUDIO_EDITION_CACHE": str(cache.root)}
+    with cache.lock(shared=False, notify=print):
+        build = subprocess.Popen(
+            [*CLI, "build", "--quiet", *FLAGS],
+            cwd=project,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        said = build.stderr.readline()
+        assert said == f"{cache.root}: the cache is being cleaned; waiting for it to finish\n"
+        assert not list(cache.root.glob("clips/*/*"))  # nothing written while it waits
+    _, rest = build.communicate(timeout=300)
+    assert build.returncode == 0, rest
+    assert (project / "audio" / "a.mp3").exists()

@@ -325,11 +325,11 @@ class Cache:
         keys: set[str] = set()
         folder = self.root / "projects"
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            record = _read_record(path)
-            if record is None or not Path(record.get("project", "")).is_dir():
+            record = _read_record(path) or {}
+            if not (_folder(record.get("project")) and _folder(record.get("out"))):
                 self.discard(path)
                 continue
-            out = Path(record.get("out", ""))
+            out = Path(record["out"])
             try:
                 for slug, used in record.get("editions", {}).items():
                     if (out / f"{slug}.json").exists():
@@ -367,3 +367,8 @@ def _read_record(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
+
+
+def _folder(path: object) -> bool:
+    """Whether a record's path names a folder that exists (records hold absolute paths)."""
+    return isinstance(path, str) and Path(path).is_absolute() and Path(path).is_dir()
