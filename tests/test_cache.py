@@ -77,6 +77,8 @@ def test_a_sidecar_altered_or_of_another_clip_is_not_trusted(cache, tmp_path, no
     record["loudness"] = {**record["loudness"], "integrated": -70.0}  # a quieter clip
     side.write_text(json.dumps(record))
     assert cache.clip_info(info.key) is None
+    assert not cache.clip_path(info.key).exists()  # discarded: said once, made again
+    info = _clip(cache, tmp_path)
     side.write_bytes(cache.clip_path(other.key).with_suffix(".json").read_bytes())
     assert cache.clip_info(info.key) is None
     assert len(notices) == 2 and all("damaged cache entry" in n for n in notices)

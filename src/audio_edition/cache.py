@@ -49,6 +49,7 @@ CACHE_ENV = "AUDIO_EDITION_CACHE"
 TRIM_THRESHOLD = 200  # |sample| below this (about -44 dBFS) counts as silence when trimming
 TRIM_MARGIN = 330  # samples (15 ms) kept around speech so consonant edges are not cut
 WAV_HEADER = 44  # the header ``write_wav`` writes: a clip's samples start there
+DIFFERENT = "its bytes differ from those written"
 
 
 def default_cache_dir(project: Path) -> Path:
@@ -179,12 +180,15 @@ class Cache:
         try:
             info = ClipInfo.from_json(key, json.loads(raw))
         except (ValueError, KeyError, TypeError, AttributeError):
-            self.notify(f"{side}: damaged cache entry (its record is altered); re-making it")
-            return None
+            return self._damaged(side, "its record is altered", wav, side)
         if size != WAV_HEADER + 2 * info.samples:
-            self.notify(f"{wav}: damaged cache entry (its size changed); re-making it")
-            return None
+            return self._damaged(wav, "its size changed", wav, side)
         return info
+
+    def _damaged(self, path: Path, why: str, *entry: Path) -> None:
+        """Discard a damaged entry (so it is reported once) and say so."""
+        self.discard(*entry)
+        self.notify(f"{DamagedEntry(path, why)}; re-making it")
 
     def scratch_dir(self) -> Path:
         path = self.root / "tmp"
@@ -220,7 +224,7 @@ class Cache:
                 data = b""  # gone since its sidecar was read: make it again
         if hashlib.sha256(data).hexdigest() != info.sha256:
             self.discard(path, self._sidecar(info.key))
-            raise DamagedEntry(path, "its bytes differ from those written")
+            raise DamagedEntry(path, DIFFERENT)
         return np.frombuffer(data, dtype="<i2", offset=WAV_HEADER)
 
     def check_clips(self, keys: Iterable[str]) -> None:
@@ -265,10 +269,7 @@ class Cache:
                 self.discard(path, record)  # incomplete (killed while writing): re-make it
                 return False
         if recorded != actual:
-            self.discard(path, record)
-            self.notify(
-                f"{DamagedEntry(path, 'its bytes differ from those written')}; re-making it"
-            )
+            self._damaged(path, DIFFERENT, path, record)
             return False
         self._verified.add(path)
         return True
