@@ -195,6 +195,7 @@ class Builder:
         self._held: contextlib.ExitStack | None = None
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
         self._keys: list[str] = []  # the clips of the article being built
+        self._made = 0  # how many of them were synthesised
         self._segments_used: set[str] = set()
 
     @property
@@ -325,6 +326,7 @@ class Builder:
                 for k in missing
             ]
             self.progress.start(article, len(jobs))
+            self._made = len(jobs)
             try:
                 with self.cache.io("write"):  # speech workers write into the cache
                     infos.update(self._synthesize(jobs, ready))
@@ -365,14 +367,20 @@ class Builder:
         """Build one article's edition. If a damaged cache entry turns up (it is discarded
         at once), every clip the article uses is checked, and the build runs again, making
         anew what was discarded."""
+        made = 0  # clips made by attempts that found damage: reused by the next one
         for attempt in range(REPAIRS + 1):
+            self._made = 0
             try:
-                return self._build(path)
+                result = self._build(path)
             except DamagedEntry as exc:
                 if attempt == REPAIRS:
                     raise
                 self.notify(f"{exc}; re-making it")
                 self.cache.check_clips(self._keys)
+                made += self._made
+                continue
+            result.synthesized, result.reused = result.synthesized + made, result.reused - made
+            return result
         raise AssertionError("unreachable")
 
     def _build(self, path: Path) -> EditionResult:
