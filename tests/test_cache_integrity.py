@@ -6,6 +6,7 @@ replaced by another entry), the next build's decoded audio equals a clean build'
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from audio_edition.cache import Cache
-from audio_edition.encode import MP3, _scan
+from audio_edition.encode import MP3, _scan, encode_segment
 
 from .conftest import CLI, build_json, decode, run_cli
 from .test_bad_input import _fails_cleanly
@@ -163,3 +164,13 @@ def test_a_build_waits_while_the_cache_is_cleaned(clean, tmp_path):
     _, rest = build.communicate(timeout=300)
     assert build.returncode == 0, rest
     assert (project / "audio" / "a.mp3").exists()
+
+
+def test_ffmpeg_unable_to_write_a_segment_is_reported_as_the_os_error(tmp_path):
+    """ffmpeg exits 0 when its output's disk is full; the encoder must still tell."""
+    noise = np.random.default_rng(3).normal(0, 3000, 5 * 22050).astype(np.int16)
+    with _tiny_tmpfs(tmp_path / "full", "16k") as root:
+        with pytest.raises(OSError) as caught:
+            encode_segment(noise.tobytes(), MP3, root / "seg.mp3")
+        assert caught.value.errno == errno.ENOSPC
+        assert not list(root.iterdir())  # no partial segment left
