@@ -57,10 +57,12 @@ def _cached(project: Path) -> dict[str, list[Path]]:
 
 
 def _flip(data: bytes, rng: random.Random, other: bytes) -> bytes:
-    """One byte of the header and one of the body inverted."""
+    """Bits flipped at random in one byte of the header and in 64 bytes of the body."""
     out = bytearray(data)
-    for at in (rng.randrange(8), rng.randrange(len(data) // 2, len(data))):
-        out[at] ^= 0xFF
+    out[rng.randrange(8)] ^= 0xFF
+    at = rng.randrange(len(data) // 2, len(data) - 64)
+    for n in range(at, at + 64):
+        out[n] ^= rng.randrange(1, 256)
     return bytes(out)
 
 
@@ -78,6 +80,26 @@ def _zero(data: bytes, rng: random.Random, other: bytes) -> bytes:
 
 def _replace(data: bytes, rng: random.Random, other: bytes) -> bytes:
     return other
+
+
+def _sounds_the_same(audio: np.ndarray, expected: np.ndarray) -> bool:
+    """The same length, and the same loudness every 20 ms within a quarter of the peak.
+
+    eSpeak NG does not speak a sentence to the same sample every time: in 25 cold builds
+    of the test article, 4 made a clip 1 or 9 samples longer, which moves the envelope by
+    up to 10% of its peak here. Damage is far beyond that: zeroed or another sentence's
+    samples give 100%, 64 random bytes in a clip about 45%.
+    """
+    if len(audio) != len(expected):
+        return False
+    window = 441
+    n = len(audio) // window * window
+
+    def envelope(x: np.ndarray) -> np.ndarray:
+        return np.sqrt((x[:n].astype(float).reshape(-1, window) ** 2).mean(axis=1))
+
+    got, want = envelope(audio), envelope(expected)
+    return float(np.max(np.abs(got - want))) <= 0.25 * float(want.max())
 
 
 CORRUPTIONS = {"flip": _flip, "truncate": _truncate, "zero": _zero, "replace": _replace}
@@ -100,7 +122,11 @@ def test_any_damaged_cache_entry_is_remade_and_the_audio_is_right(
 
     result = run_cli("build", "text/a.txt", *FLAGS, "--force", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert np.array_equal(decode(project / "audio" / "a.mp3"), expected)
+    audio = decode(project / "audio" / "a.mp3")
+    if entry == "segment":  # re-encoded from the same clips: the very same samples
+        assert np.array_equal(audio, expected)
+    else:  # a sentence spoken again: eSpeak NG is not bit-exact (see _sounds_the_same)
+        assert _sounds_the_same(audio, expected)
     notices = result.stderr.strip().splitlines()  # and the user is told, one line each
     assert notices and all("damaged cache entry" in line for line in notices), notices
     assert str(target.relative_to(project)) in notices[0]
