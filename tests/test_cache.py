@@ -182,7 +182,7 @@ def test_the_clean_command_waits_for_a_build_using_the_cache(tmp_path):
         first = clean.stderr.readline()  # it says it waits, and does
         assert "waiting" in first and str(cache.root) in first
         assert clean.poll() is None
-    out, _ = clean.communicate(timeout=60)
+    out, _ = clean.communicate(timeout=600)
     assert clean.returncode == 0 and out.startswith("removed 0 cached files")
 
 

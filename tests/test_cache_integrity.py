@@ -187,7 +187,7 @@ def test_a_build_waits_while_the_cache_is_cleaned(clean, tmp_path):
         said = build.stderr.readline()
         assert said == f"{cache.root}: the cache is being cleaned; waiting for it to finish\n"
         assert not list(cache.root.glob("clips/*/*"))  # nothing written while it waits
-    _, rest = build.communicate(timeout=300)
+    _, rest = build.communicate(timeout=600)
     assert build.returncode == 0, rest
     assert (project / "audio" / "a.mp3").exists()
 
