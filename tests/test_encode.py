@@ -304,7 +304,8 @@ def test_encode_segment_matches_the_frame_model(
     frames = encode_segment(noise.tobytes(), codec, dest)
     assert frames == segment_frames(pcm_samples, codec) == count_frames(dest, codec)
     assert len(_ffmpeg_decode(dest)) == segment_samples(pcm_samples, codec)
-    assert [p.name for p in tmp_path.iterdir()] == [dest.name]
+    # No temp file left; the segment's content hash recorded beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [dest.name, f"{dest.name}.sha256"]
 
 
 def _boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, bytes]]:

@@ -183,3 +183,32 @@ def test_an_article_named_in_another_script_keeps_its_name(tmp_path):
     project = _project(tmp_path / "p", **{"مقالہ.txt": "A title in Urdu script.\n"})
     build_json(project, *SMALL)
     assert (project / "audio" / "مقالہ.mp3").is_file()
+
+
+def test_what_a_stopped_build_left_in_the_cache_is_removed_by_the_next(tmp_path):
+    project = _project(tmp_path / "p", **{"a.txt": "One short sentence."})
+    build_json(project, *SMALL)
+    cache = project / ".audio-edition" / "cache"
+    planted = [
+        cache / "tmp" / "0123.wav",
+        cache / "clips" / "ab" / ".abcd.wav.x1y2.tmp",
+        cache / "segments" / "mp3" / "cd" / ".cdef.mp3.0123456789ab.part",
+    ]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half-written")
+    (project / "text" / "a.txt").write_text("Another short sentence.")
+    build_json(project, *SMALL)
+    assert [p for p in planted if p.exists()] == []
+
+
+def test_a_project_copied_whole_builds_in_its_new_place(tmp_path):
+    import shutil
+
+    first = _project(tmp_path / "p", **{"a.txt": "One short sentence."})
+    build_json(first, *SMALL)
+    copy = tmp_path / "copy"
+    shutil.copytree(first, copy)
+    (copy / "text" / "a.txt").write_text("One edited sentence.")
+    edition = build_json(copy, *SMALL)["editions"][0]  # its own a.txt, not the original's
+    assert edition["changed"] is True

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
 from .config import VOICE_KEYS, Settings, load_settings
-from .errors import AudioEditionError, BuildFailed, SourceError, ToolMissingError
+from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError, ToolMissingError
 from .files import (
     ARTICLE_SUFFIXES,
     hash_key,
@@ -37,7 +37,15 @@ from .files import (
     slugify,
 )
 from .manifest import content_key, read_manifest, write_manifest
-from .outputs import Orphan, Stage, intact, orphaned_editions, output_lock
+from .outputs import (
+    Orphan,
+    Stage,
+    article_from_out,
+    edition_article,
+    intact,
+    orphaned_editions,
+    output_lock,
+)
 from .speech import (
     SAMPLE_FORMAT,
     Pyttsx3Engine,
@@ -60,6 +68,7 @@ if TYPE_CHECKING:
 
 # Edition names that belong to files listing every edition (the web page's index).
 RESERVED_SLUGS = ("index",)
+REPAIRS = 2  # builds again after finding damaged cache entries, before giving up
 
 
 @dataclass
@@ -177,21 +186,45 @@ class Builder:
         settings: Settings,
         engine: SpeechEngine | None = None,
         progress: Progress | None = None,
+        notify: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.project = project
         self.out = out
         self.settings = settings
         self.engine = engine or Pyttsx3Engine()
         self.progress = progress or Progress()
+        self.notify = notify
         self._cache: Cache | None = None
+        self._held: contextlib.ExitStack | None = None
+        self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
+        self._keys: list[str] = []  # the clips of the article being built
+        self._made = 0  # how many of them were synthesised
+        self._segments_used: set[str] = set()
 
     @property
     def cache(self) -> Cache:
         if self._cache is None:
             from .cache import Cache, default_cache_dir
 
-            self._cache = Cache(self.settings.cache_dir or default_cache_dir(self.project))
+            cache = Cache(self.settings.cache_dir or default_cache_dir(self.project), self.notify)
+            if self._held is not None:
+                self._held.enter_context(cache.lock(shared=True, notify=self.notify))
+            self._cache = cache
         return self._cache
+
+    @contextmanager
+    def sharing_cache(self) -> Iterator[None]:
+        """For a build: the cache, from its first use (a build with nothing to do never
+        touches it), is held shared with other builds until the end, when what this
+        build's editions use is recorded for ``clean``."""
+        with contextlib.ExitStack() as held:
+            self._held = held
+            try:
+                yield
+                if self.uses:
+                    self.cache.record_use(self.project, self.out, self.uses)
+            finally:
+                self._held = None
 
     # -- inputs and voice
     def voice_for(self, article: Article) -> VoiceSettings:
@@ -291,8 +324,10 @@ class Builder:
                 for k in missing
             ]
             self.progress.start(article, len(jobs))
+            self._made = len(jobs)
             try:
-                infos.update(self._synthesize(jobs, ready))
+                with self.cache.io("write"):  # speech workers write into the cache
+                    infos.update(self._synthesize(jobs, ready))
             finally:
                 self.progress.finish()
                 for _, path in jobs:
@@ -327,6 +362,26 @@ class Builder:
 
     # -- one article
     def build(self, path: Path) -> EditionResult:
+        """Build one article's edition. If a damaged cache entry turns up (it is discarded
+        at once), every clip the article uses is checked, and the build runs again, making
+        anew what was discarded."""
+        made = 0  # clips made by attempts that found damage: reused by the next one
+        for attempt in range(REPAIRS + 1):
+            self._made = 0
+            try:
+                result = self._build(path)
+            except DamagedEntry as exc:
+                if attempt == REPAIRS:
+                    raise
+                self.notify(f"{exc}; re-making it")
+                self.cache.check_clips(self._keys)
+                made += self._made
+                continue
+            result.synthesized, result.reused = result.synthesized + made, result.reused - made
+            return result
+        raise AssertionError("unreachable")
+
+    def _build(self, path: Path) -> EditionResult:
         raw = read_article_bytes(path, self.project)
         slug = slugify(path.stem)
         if slug in RESERVED_SLUGS:
@@ -347,10 +402,11 @@ class Builder:
         article = article_from_bytes(raw, path)
         voice = self.voice_for(article)
         items = self.items(article)
-        keys = self.clip_keys(items, voice)
+        keys = self._keys = self.clip_keys(items, voice)
         plan = self.plan(items, keys)
         cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
-        with self.encoder(items, keys, plan, formats, cached) as ready:
+        self._segments_used = set()
+        with self.cache.io("write"), self.encoder(items, keys, plan, formats, cached) as ready:
             clips, synthesized = self.clips(items, keys, voice, path.name, cached, ready)
         manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
         with Stage(self.out) as stage:
@@ -359,10 +415,11 @@ class Builder:
             manifest["build"] = {
                 "input": key,
                 "generator": f"audio-edition {__version__}",
-                "article": str(path.resolve()),
+                "article": article_from_out(path, self.out),
                 "utterances": len(items),  # headings and announcements may be in parts
             }
             changed = self.commit(slug, manifest, old, outputs, stage)
+        self.uses[slug] = {"clips": sorted(set(keys)), "segments": sorted(self._segments_used)}
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
     def prefetch(self) -> None:
@@ -446,7 +503,7 @@ class Builder:
         if all(key in board for key in said.values()):
             seg = self.segment([(item, board.wait(key)) for item, key in said.items()])
             dest = self.segment_file(seg, codec)
-            if not dest.exists():
+            if not self.cache.has_segment(dest):
                 queue.submit(lambda sink: write_segment(seg, codec, self.cache, sink), codec, dest)
             return
         named: list[Path] = []
@@ -508,29 +565,11 @@ class Builder:
         }
         return sorted(todo.values(), key=items.index), len(items)
 
-    def clean(self, paths: Sequence[Path]) -> tuple[int, int]:
-        """Remove cached clips and segments that none of these articles uses now."""
-        from .formats import FORMATS
-        from .source import read_article
-
-        clips: set[str] = set()
-        segments: set[str] = set()
-        for path in paths:
-            article = read_article(path, self.project)
-            voice = self.voice_for(article)
-            items = self.items(article)
-            keys = self.clip_keys(items, voice)
-            clips.update(keys)
-            infos = [self.cache.clip_info(k) for k in keys]
-            if all(infos):
-                plan = self.plan(items, keys)
-                _, laid = self.lay_out(article, items, plan, infos, voice, path)
-                segments.update(
-                    self.segment_file(seg, codec).stem
-                    for seg in laid
-                    for codec in self.codecs(list(FORMATS))
-                )
-        return self.cache.clean(clips, segments)
+    def clean(self) -> tuple[int, int]:
+        """Remove cached clips and segments that no edition of any project using this
+        cache needs (as the projects' records say), once no build is using the cache."""
+        with self.cache.lock(shared=False, notify=self.notify):
+            return self.cache.clean()
 
     # -- formats
     def write_formats(
@@ -593,9 +632,10 @@ class Builder:
         from .segment_queue import SegmentQueue
 
         paths = [self.segment_file(s, codec) for s in segments]
-        with SegmentQueue(max(1, self.settings.jobs)) as queue:
+        self._segments_used.update(p.stem for p in paths)
+        with self.cache.io("write"), SegmentQueue(max(1, self.settings.jobs)) as queue:
             for seg, path in zip(segments, paths, strict=True):
-                if not path.exists():
+                if not self.cache.segment_ok(path):
                     queue.submit(
                         lambda sink, s=seg: write_segment(s, codec, self.cache, sink), codec, path
                     )
@@ -650,8 +690,8 @@ def _quietly(call: Callable[[], object]) -> None:
 def _check_owner(path: Path, old: dict | None, manifest_path: Path) -> None:
     """Refuse to overwrite another article's edition of the same name (built earlier, from
     another folder); an edition whose article is gone (renamed) may be taken over."""
-    other = (old or {}).get("build", {}).get("article")
-    if other and Path(other) != path.resolve() and Path(other).is_file():
+    other = edition_article(old or {}, manifest_path.parent)
+    if other and other != path.resolve() and other.is_file():
         raise SourceError(
             f"{path}: builds to the same edition name as {other} ({manifest_path}); "
             "rename one of them"
@@ -724,10 +764,10 @@ def build(
     articles = find_articles([Path(p) for p in paths], project)
     check_ffmpeg()
     prepare_out(out)
-    builder = Builder(project, out, settings, progress=progress)
+    builder = Builder(project, out, settings, progress=progress, notify=notify)
     results: list[EditionResult] = []
     failures: list[AudioEditionError] = []
-    with output_lock(out, notify):
+    with output_lock(out, notify), builder.sharing_cache():
         for path in articles:
             try:
                 results.append(builder.build(path))

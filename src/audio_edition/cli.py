@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--language", help="only voices for this language (e.g. en, en-gb)")
 
     sub.add_parser("formats", help="list the output formats and what each is for")
-    c = sub.add_parser("clean", help="remove cached clips no current article uses")
+    c = sub.add_parser("clean", help="remove cached clips no current edition uses")
     c.add_argument(
         "--outputs", action="store_true", help="also remove editions whose article is gone"
     )
@@ -167,13 +167,13 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     project = Path.cwd()
+    notify = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.outputs:
-        removed = remove_orphans(project / "audio", lambda m: print(m, file=sys.stderr))
-        for orphan in removed:
+        for orphan in remove_orphans(project / "audio", notify):
             print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
-    builder = Builder(project, project / "audio", _settings(args))
-    files, freed = builder.clean(find_articles([], project))
-    print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current article uses")
+    builder = Builder(project, project / "audio", _settings(args), notify=notify)
+    files, freed = builder.clean()
+    print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 
 

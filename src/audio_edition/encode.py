@@ -53,6 +53,8 @@ Speed (2 h book as 200 segments of 36 s of low noise, 2 cores, shared machine)
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import math
 import os
 import re
@@ -66,6 +68,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from audio_edition.errors import AudioEditionError, ToolMissingError
+from audio_edition.files import record_digest
 
 SAMPLE_RATE = 22050
 MAX_CHAPTERS = 255
@@ -231,11 +234,29 @@ def _stream_frames(src: IO[bytes], codec: Codec, sink: IO[bytes] | None) -> int:
 
 def count_frames(path: Path, codec: Codec) -> int:
     """Number of frames in a segment file; EncodeError if it is not only whole frames."""
+    return _frames_and_digest(path, codec)[0]
+
+
+class _Hasher:
+    """A sink that only hashes what is written to it."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return len(data)
+
+
+def _frames_and_digest(path: Path, codec: Codec) -> tuple[int, str]:
+    """A segment file's frame count and SHA-256, in one read."""
+    hasher = _Hasher()
     try:
         with open(path, "rb") as src:
-            return _stream_frames(src, codec, None)
+            frames = _stream_frames(src, codec, hasher)  # type: ignore[arg-type]
     except (OSError, ValueError) as err:
         raise EncodeError(f"bad {codec.name} segment {path}: {_one_line(err)}") from None
+    return frames, hasher.hash.hexdigest()
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -277,17 +298,23 @@ def encode_stream(
         with tempfile.TemporaryFile() as errors:
             samples, returncode = _pipe_through(cmd, render, errors)
             errors.seek(0)
-            message = _last_line(errors.read())
+            said = errors.read()
+        if failed := _os_error(said, tmp):
+            raise failed  # ffmpeg could not write (a full disk): even with exit status 0
+        message = _last_line(said)
         if returncode != 0:
             raise EncodeError(f"ffmpeg could not encode {name}: {message}")
         if samples <= 0:
             raise EncodeError(f"segment {name}: no audio to encode")
         final = dest if isinstance(dest, Path) else dest()
-        frames, expected = count_frames(Path(tmp), codec), segment_frames(samples, codec)
+        frames, digest = _frames_and_digest(Path(tmp), codec)
+        expected = segment_frames(samples, codec)
         if frames != expected:
             raise EncodeError(f"{final.name}: {frames} frames, timing model expects {expected}")
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
+        # Its hash lands last: a segment without one is incomplete and is made again.
+        record_digest(final, digest)
         return frames
     finally:
         _unlink(tmp)
@@ -523,6 +550,27 @@ def _temp_in(folder: Path, name: str) -> str:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+# What ffmpeg says when it cannot write its output, as the OS error the caller reports.
+_WRITE_ERRORS = (
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.ENOENT,
+    errno.ENOTDIR,
+)
+
+
+def _os_error(stderr: bytes, path: str) -> OSError | None:
+    text = stderr.decode("utf-8", "replace")
+    for code in _WRITE_ERRORS:
+        if os.strerror(code) in text:
+            return OSError(code, os.strerror(code), path)
+    return None
 
 
 def _last_line(stderr: bytes) -> str:

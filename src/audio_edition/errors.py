@@ -33,3 +33,15 @@ class BuildFailed(AudioEditionError):
         self.failures = failures
         self.results = results  # the editions that were built
         self.exit_code = failures[0].exit_code if len(failures) == 1 else 1
+
+
+class CacheError(AudioEditionError):
+    """The cache cannot be written or read (a full disk, a missing folder)."""
+
+
+class DamagedEntry(AudioEditionError):
+    """A cache entry whose bytes are not those written; it has been discarded."""
+
+    def __init__(self, path: object, why: str) -> None:
+        super().__init__(f"{path}: damaged cache entry ({why})")
+        self.path = path

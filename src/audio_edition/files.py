@@ -65,6 +65,25 @@ def hash_key(payload: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def digest_path(path: Path) -> Path:
+    """Where the SHA-256 of a file is recorded, in ``sha256sum``'s format."""
+    return path.with_name(f"{path.name}.sha256")
+
+
+def digest_line(digest: str, path: Path) -> str:
+    return f"{digest}  {path.name}\n"
+
+
+def record_digest(path: Path, digest: str) -> None:
+    """Record ``path``'s content hash beside it (``sha256sum -c`` can check it)."""
+    atomic_write_bytes(digest_path(path), digest_line(digest, path).encode("ascii"))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

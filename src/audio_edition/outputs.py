@@ -158,15 +158,27 @@ class Orphan:
     files: tuple[Path, ...]  # its outputs, the manifest last
 
 
+def article_from_out(article: Path, out: Path) -> str:
+    """Where an edition's article is, as the manifest records it: relative to the output
+    folder, so a project copied or moved whole (text/ and audio/ together) still knows it."""
+    return os.path.relpath(article.resolve(), out.resolve())
+
+
+def edition_article(manifest: dict, out: Path) -> Path | None:
+    """The article an edition in ``out`` was built from (None for older manifests)."""
+    article = manifest.get("build", {}).get("article")
+    return (out / article).resolve() if isinstance(article, str) else None
+
+
 def orphaned_editions(out: Path) -> list[Orphan]:
     """Editions in ``out`` built from an article that is gone. Editions from before the
     manifest recorded its article's path are left alone: they cannot be told apart."""
     found = []
     for path in sorted(out.glob("*.json")) if out.is_dir() else []:
-        manifest = read_manifest(path)
-        article = (manifest or {}).get("build", {}).get("article")
-        if not article or Path(article).is_file():
+        manifest = read_manifest(path) or {}
+        article = edition_article(manifest, out)
+        if article is None or article.is_file():
             continue
         files = [out / o["path"] for o in manifest.get("outputs", {}).values()]
-        found.append(Orphan(path, article, (*files, path)))
+        found.append(Orphan(path, str(article), (*files, path)))
     return found

@@ -457,6 +457,10 @@ class _WorkerPool:
             self._replace(w)
             return "the engine crashed and was restarted"
         answer = json.loads(line)
+        if answer.get("os_error"):
+            # Writing the clip failed (a full or missing folder): no retry would mend it.
+            errno, cause = answer["os_error"]
+            raise OSError(errno, cause, str(w.job[1]))
         if answer.get("why"):
             self._replace(w)  # its engine is in a state that retrying there would not mend
             return answer["why"]

@@ -55,6 +55,15 @@ def serve(engine, jobs, out, in_force=lambda settings: True) -> None:
     engine.connect(
         "finished-utterance", lambda name=None, completed=True: finished.append(completed)
     )
+    failures: list[BaseException] = []
+    hook, sys.unraisablehook = sys.unraisablehook, _catch_engine_errors(engine, failures)
+    try:
+        _serve(engine, jobs, out, in_force, finished, failures)
+    finally:
+        sys.unraisablehook = hook
+
+
+def _serve(engine, jobs, out, in_force, finished: list[bool], failures: list) -> None:
     current: dict = {}
     for line in jobs:
         job = json.loads(line)
@@ -63,7 +72,7 @@ def serve(engine, jobs, out, in_force=lambda settings: True) -> None:
             if job["settings"] != current:
                 _apply_settings(engine, job["settings"])
                 current = job["settings"]
-            answer = {"ok": _speak(engine, job, finished)}
+            answer = _speak(engine, job, finished, failures)
             if not answer["ok"] or in_force(job["settings"]):
                 break
             # Spoken with other settings: set them again and speak it again; if that
@@ -73,14 +82,39 @@ def serve(engine, jobs, out, in_force=lambda settings: True) -> None:
         out.write(json.dumps(answer, allow_nan=False) + "\n")
 
 
-def _speak(engine, job: dict, finished: list[bool]) -> bool:
+def _catch_engine_errors(engine, failures: list):
+    """pyttsx3's driver writes the clip inside eSpeak's callback, where an exception (a
+    full disk) is only printed, and its loop then waits forever for an end it will never
+    signal. Keep the error for the answer, print nothing, and end the loop."""
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+
+    def hook(unraisable) -> None:
+        failures.append(unraisable.exc_value)
+        if driver is not None:
+            driver.endLoop()
+
+    return hook
+
+
+def _speak(engine, job: dict, finished: list[bool], failures: list) -> dict:
     finished.clear()
+    failures.clear()
     engine.save_to_file(job["text"], job["path"])
     engine.runAndWait()
     # runAndWait can return before the file exists: completion is finished-utterance.
-    while not finished:
+    while not finished and not failures:
         time.sleep(0.005)
-    return finished[0]
+    if failures:
+        return _failure(failures[0])
+    return {"ok": finished[0]}
+
+
+def _failure(exc: BaseException) -> dict:
+    cause = exc if isinstance(exc, OSError) else exc.__context__
+    if isinstance(cause, OSError):
+        # The clip could not be written: the pool reports it rather than retrying.
+        return {"ok": False, "os_error": [cause.errno, cause.strerror or str(cause)]}
+    return {"ok": False, "why": f"the engine failed ({exc})"}
 
 
 def list_voices(engine, out) -> None:
