@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import string
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import AudioEditionError, UsageError
+from .errors import AudioEditionError, SourceError, UsageError
+from .files import read_cover_bytes
 
 CONFIG_FILE = "audio-edition.toml"
 
@@ -186,17 +186,12 @@ IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 
 def _image(rule: Rule, value: object, root: Path | None) -> Path:
     path = _path(rule, value, root)
-    # Checked now, not when the audio is muxed minutes later: a missing cover, a folder,
-    # a device or a FIFO (which would block) or any file that is not an image.
+    # Checked now, not when the audio is muxed minutes later, through the one input reader
+    # (a missing cover, a folder, a device or a FIFO, an oversized file), then by its magic.
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise Unusable(f"{path}: not a regular file (a JPEG or PNG image)")
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except FileNotFoundError:
-        raise Unusable(f"{path}: no such file") from None
-    except OSError as exc:
-        raise Unusable(f"{path}: cannot read it ({exc.strerror})") from None
+        head = read_cover_bytes(path)[:8]
+    except SourceError as exc:
+        raise Unusable(str(exc)) from None
     if not any(head.startswith(magic) for magic in IMAGE_MAGIC):
         raise Unusable(f"{path}: not a JPEG or PNG image")
     return path
