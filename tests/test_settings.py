@@ -189,7 +189,9 @@ def test_a_bad_flag_is_a_usage_error_naming_it_and_its_allowed_values(here, caps
 BAD_COVERS = {
     "nope.jpg": "--cover: nope.jpg: no such file",
     "text.txt": "--cover: text.txt: not a JPEG or PNG image",
-    "/dev/zero": "--cover: /dev/zero: is a character device, not a regular file; a cover image must be one",
+    "/dev/zero": (
+        "--cover: /dev/zero: is a character device, not a regular file; a cover image must be one"
+    ),
 }
 
 
