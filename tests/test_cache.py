@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from audio_edition.cache import Cache, wav_bytes
+from audio_edition.clips import prepare
 from audio_edition.errors import CacheError, DamagedEntry
 from audio_edition.files import record_digest
 
@@ -40,8 +41,12 @@ def cache(tmp_path: Path, notices: list[str]) -> Cache:
     return Cache(tmp_path / "cache", notices.append)
 
 
+def _add(cache: Cache, key: str, wav: Path):
+    return cache.put_clip(key, prepare(wav))
+
+
 def _clip(cache: Cache, tmp_path: Path, key: str = "ab" * 32):
-    return cache.add_clip(key, _engine_wav(tmp_path))
+    return _add(cache, key, _engine_wav(tmp_path))
 
 
 # ---------------------------------------------------------------- verified entries
@@ -71,7 +76,7 @@ def test_a_clip_damaged_at_the_same_size_is_refused_and_discarded(cache, tmp_pat
 
 def test_a_sidecar_altered_or_of_another_clip_is_not_trusted(cache, tmp_path, notices):
     info = _clip(cache, tmp_path)
-    other = cache.add_clip("cd" * 32, _engine_wav(tmp_path, seed=2))
+    other = _add(cache, "cd" * 32, _engine_wav(tmp_path, seed=2))
     side = cache.clip_path(info.key).with_suffix(".json")
     record = json.loads(side.read_text())
     record["loudness"] = {**record["loudness"], "integrated": -70.0}  # a quieter clip
@@ -132,7 +137,7 @@ def test_a_full_cache_is_one_line_naming_it(tmp_path):
         cache = Cache(root)
         with pytest.raises(CacheError) as caught:
             for n in range(10):  # 44 kB a clip
-                cache.add_clip(f"{n:02d}" * 32, _engine_wav(tmp_path, seed=n))
+                _add(cache, f"{n:02d}" * 32, _engine_wav(tmp_path, seed=n))
     assert str(caught.value) == f"{root}: cannot write the clip cache (No space left on device)"
 
 
@@ -190,7 +195,7 @@ def test_the_clean_command_waits_for_a_build_using_the_cache(tmp_path):
 
 
 def _used(cache: Cache, tmp_path: Path, prefix: str) -> tuple[str, str]:
-    clip = cache.add_clip(prefix * 32, _engine_wav(tmp_path, seed=len(prefix) + ord(prefix[0])))
+    clip = _add(cache, prefix * 32, _engine_wav(tmp_path, seed=len(prefix) + ord(prefix[0])))
     segment = _segment_named(cache, prefix[::-1] * 32)
     return clip.key, segment
 
@@ -229,3 +234,40 @@ def test_clean_keeps_what_any_live_project_uses(tmp_path):
     (tmp_path / "mine" / "audio" / "a.json").unlink()  # an edition gone: its entries too
     cache.clean()
     assert cache.clip_info(mine[0]) is None
+
+
+# ---------------------------------------------------------------- clip processing
+
+
+def test_the_clip_key_follows_the_clip_processing_code(tmp_path, monkeypatch):
+    from audio_edition import clips
+
+    cache = Cache(tmp_path / "cache")
+    key = cache.clip_key("Hello.", "engine-1", {"rate": 175}, "s16le")
+    source = tmp_path / "loudness.py"
+    source.write_text("LIMIT = 14.8\n")
+    monkeypatch.setattr(clips, "PROCESSING_SOURCES", (source,))
+    clips.processing_version.cache_clear()
+    try:
+        changed = cache.clip_key("Hello.", "engine-1", {"rate": 175}, "s16le")
+        source.write_text("LIMIT = 14.0\n")  # the limiter changed: no version bumped by hand
+        clips.processing_version.cache_clear()
+        again = cache.clip_key("Hello.", "engine-1", {"rate": 175}, "s16le")
+    finally:
+        clips.processing_version.cache_clear()
+    assert len({key, changed, again}) == 3
+
+
+def test_an_engine_clip_in_another_sample_format_is_brought_to_the_editions(tmp_path):
+    import wave
+
+    rng = np.random.default_rng(3)
+    stereo = (rng.standard_normal((44100, 2)) * 3000).astype("<i2")
+    path = tmp_path / "stereo-44k.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes(stereo.tobytes())
+    clip = prepare(path)
+    assert abs(len(clip.samples) - 22050) <= 2  # one second at 22,050 Hz, mono

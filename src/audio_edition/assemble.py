@@ -16,6 +16,8 @@ import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
 import numpy as np
@@ -24,7 +26,7 @@ from pydub import AudioSegment
 from .cache import Cache, ClipInfo
 from .config import Pauses
 from .encode import AAC, MP3, SAMPLE_RATE, Codec, segment_samples
-from .files import hash_key
+from .files import hash_key, sha256_file
 from .loudness import apply_gain
 
 CODECS: tuple[Codec, ...] = (AAC, MP3)  # every segment is aligned for all of them
@@ -70,12 +72,22 @@ class Segment:
         return hash_key(
             {
                 "encoder": encoder,
+                "writer": writer_version(),
                 "args": codec.encode_args(),
                 "pre": pre,
                 "post": post,
                 "parts": parts,
             }
         )
+
+
+@lru_cache(maxsize=1)
+def writer_version() -> str:
+    """A hash of the code that turns clips into a segment's PCM (this module and the gain
+    it applies), so a change to it re-encodes the segments it changes."""
+    from .clips import processing_version
+
+    return hash_key({"assemble": sha256_file(Path(__file__)), "clips": processing_version()})
 
 
 def ms_to_samples(ms: float) -> int:

@@ -355,10 +355,20 @@ class Builder:
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
             for _, path in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self.cache.add_clip, path.stem, path))
+                pending.add(pool.submit(self._keep_clip, path.stem, path))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
         return infos
+
+    def _keep_clip(self, key: str, wav: Path) -> ClipInfo:
+        """An engine's clip, processed (``clips.prepare``) and kept in the cache."""
+        from .clips import prepare
+
+        with self.cache.io("read"):
+            clip = prepare(wav)
+        info = self.cache.put_clip(key, clip)
+        wav.unlink(missing_ok=True)
+        return info
 
     # -- one article
     def build(self, path: Path) -> EditionResult:

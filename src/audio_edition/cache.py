@@ -1,9 +1,11 @@
 """The content-addressed cache: sentence clips and encoded segments.
 
 Like ccache or Bazel, a key is a hash of everything that changes the output: for a clip,
-the spoken text after normalisation, the engine and its version, the voice settings and
-the sample format; for an encoded segment, its exact PCM recipe (clip keys, gains,
-silences) and the encoder and its settings. Nothing else (file names, paragraph numbers,
+the spoken text after normalisation, the engine and its version, the voice settings, the
+sample format and the code that processes clips (``clips.processing_version``); for an
+encoded segment, its exact PCM recipe (clip keys, gains, silences), the code that writes
+it and the encoder and its settings. The cache only keeps and checks entries: it does no
+signal processing of its own. Nothing else (file names, paragraph numbers,
 positions) enters a key, so inserting, deleting or moving paragraphs reuses every clip.
 
 Writes are atomic (temp file, then rename), so a build killed at any moment leaves only
@@ -33,12 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .clips import processing_version
 from .errors import CacheError, DamagedEntry
 from .files import atomic_write_bytes, digest_line, digest_path, hash_key, sha256_file
-from .loudness import ClipLoudness, limit_peaks, measure_clip
+from .loudness import ClipLoudness
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .clips import Prepared
 
 SAMPLE_RATE = 22050
 
@@ -46,9 +51,7 @@ SAMPLE_RATE = 22050
 # 5: sidecars and segments record their content hashes; project records; a lock file.
 CACHE_VERSION = 5
 CACHE_ENV = "AUDIO_EDITION_CACHE"
-TRIM_THRESHOLD = 200  # |sample| below this (about -44 dBFS) counts as silence when trimming
-TRIM_MARGIN = 330  # samples (15 ms) kept around speech so consonant edges are not cut
-WAV_HEADER = 44  # the header ``write_wav`` writes: a clip's samples start there
+WAV_HEADER = 44  # the header ``wav_bytes`` writes: a clip's samples start there
 DIFFERENT = "its bytes differ from those written"
 
 
@@ -90,18 +93,6 @@ class ClipInfo:
         return cls(key, int(d["samples"]), ClipLoudness.from_json(d["loudness"]), d["sha256"])
 
 
-def speech_bounds(samples: np.ndarray) -> tuple[int, int]:
-    """Where speech starts and ends, with a small margin; the engine pads both ends."""
-    import numpy as np
-
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > TRIM_THRESHOLD)
-    if loud.size == 0:
-        return 0, len(samples)
-    start = max(0, int(loud[0]) - TRIM_MARGIN)
-    end = min(len(samples), int(loud[-1]) + 1 + TRIM_MARGIN)
-    return start, end
-
-
 def wav_bytes(samples: np.ndarray) -> bytes:
     """A mono 16-bit WAV at SAMPLE_RATE: a 44-byte header, then the samples."""
     import io
@@ -113,17 +104,6 @@ def wav_bytes(samples: np.ndarray) -> bytes:
         w.setframerate(SAMPLE_RATE)
         w.writeframes(samples.astype("<i2").tobytes())
     return buf.getvalue()
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    atomic_write_bytes(path, wav_bytes(samples))
-
-
-def read_wav(path: Path) -> np.ndarray:
-    import numpy as np
-
-    with wave.open(str(path), "rb") as w:
-        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
 
 
 class Cache:
@@ -152,6 +132,7 @@ class Cache:
         return hash_key(
             {
                 "v": CACHE_VERSION,
+                "processing": processing_version(),
                 "text": normalise_spoken(spoken),
                 "engine": engine,
                 "voice": voice,
@@ -196,21 +177,15 @@ class Cache:
             path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def add_clip(self, key: str, wav: Path) -> ClipInfo:
-        """Store a verified engine WAV: trimmed, peak-limited, and measured once."""
-        with self.io("read"):
-            samples = read_wav(wav)
-        start, end = speech_bounds(samples)
-        clip = limit_peaks(samples[start:end])
-        data = wav_bytes(clip)
-        info = ClipInfo(key, len(clip), measure_clip(clip), hashlib.sha256(data).hexdigest())
+    def put_clip(self, key: str, clip: Prepared) -> ClipInfo:
+        """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar."""
+        data = wav_bytes(clip.samples)
+        info = ClipInfo(key, len(clip.samples), clip.loudness, hashlib.sha256(data).hexdigest())
         with self.io("write"):
             atomic_write_bytes(self.clip_path(key), data)
             # The sidecar lands last: a clip without one is incomplete and will be re-made.
-            atomic_write_bytes(
-                self._sidecar(key), json.dumps(info.to_json(), allow_nan=False).encode()
-            )
-            wav.unlink(missing_ok=True)
+            sidecar = json.dumps(info.to_json(), allow_nan=False).encode()
+            atomic_write_bytes(self._sidecar(key), sidecar)
         return info
 
     def read_clip(self, info: ClipInfo) -> np.ndarray:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AudioEditionError
+from .files import sha256_file
 from .manifest import read_manifest
 
 LOCK_NAME = ".audio-edition.lock"
@@ -117,15 +117,10 @@ class Stage:
         self.close()
 
 
-def file_hash(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def file_record(path: Path) -> dict:
     """What the manifest keeps of a published file: size, content hash, identity."""
     st = path.stat()
-    return {"bytes": st.st_size, "sha256": file_hash(path), "id": [st.st_mtime_ns, st.st_ino]}
+    return {"bytes": st.st_size, "sha256": sha256_file(path), "id": [st.st_mtime_ns, st.st_ino]}
 
 
 def intact(path: Path, record: dict) -> bool:
@@ -144,7 +139,7 @@ def intact(path: Path, record: dict) -> bool:
     if record.get("id") == [st.st_mtime_ns, st.st_ino]:
         return True
     try:
-        return "sha256" in record and file_hash(path) == record["sha256"]
+        return "sha256" in record and sha256_file(path) == record["sha256"]
     except OSError:
         return False
 
