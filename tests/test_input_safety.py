@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from audio_edition.build import Builder
 from audio_edition.config import Settings
 from audio_edition.errors import SourceError
 from audio_edition.files import read_article_bytes, read_cover_bytes
@@ -250,20 +249,19 @@ def test_build_refuses_an_article_of_zero_width_spaces(project: Path) -> None:
 # --------------------------------------------------------------------------- long headings
 
 
-def _lay_out(builder, article):
-    """The manifest of ``article`` as ``builder`` would lay it out, with made-up clips
-    (clip n lasts 1000 + n samples): no speech needed to check where things are."""
+def _lay_out(settings, article):
+    """The manifest of ``article`` as a build would lay it out, with made-up clips (clip
+    n lasts 1000 + n samples): no speech needed to check where things are."""
     from audio_edition.cache import ClipInfo
+    from audio_edition.layout import Layout, plan
     from audio_edition.loudness import ClipLoudness
     from audio_edition.manifest import build_manifest
+    from audio_edition.script import utterance_script
 
-    items = builder.items(article)
+    items = utterance_script(article, settings)
     keys = [f"{n:064x}" for n in range(len(items))]
     clips = [ClipInfo(k, 1000 + n, ClipLoudness((1e-3,), -20.0)) for n, k in enumerate(keys)]
-    segments = [
-        builder.segment([(items[n], clips[n]) for n in members])
-        for members in builder.plan(items, keys)
-    ]
+    segments = Layout(None, settings).lay_out(items, plan(items, keys), clips)
     return items, build_manifest(article, segments, {}, {}, article.path.name)
 
 
@@ -271,8 +269,7 @@ def test_a_long_heading_and_announcement_are_spoken_in_parts_and_listed_once() -
     heading = " ".join(f"Part {n} of the heading, which goes on" for n in range(120))
     article = parse_article(f"# {heading}\n\nOne sentence.\n", Path("a.md"))
     settings = Settings(opening="{title}. Read by a machine.", closing=None)
-    builder = Builder(Path("."), Path("audio"), settings, engine=object())
-    items, manifest = _lay_out(builder, article)
+    items, manifest = _lay_out(settings, article)
 
     headings = [i for i in items if i.role == "heading"]
     opening = [i for i in items if i.role == "announcement"]

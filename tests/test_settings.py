@@ -318,16 +318,18 @@ def test_a_read_only_project_builds_with_out_and_the_cache_elsewhere(tmp_path):
 
 @pytest.mark.integration
 def test_front_matter_speech_ranks_above_the_project_file_and_flags_above_both(tmp_path):
-    from audio_edition.build import Builder
     from audio_edition.config import settings_with_flags
     from audio_edition.source import read_article
+    from audio_edition.speech import Pyttsx3Engine
+    from audio_edition.synthesis import voice_for
 
     (tmp_path / CONFIG_FILE).write_text("rate = 300\npitch = 20\n")
     article = tmp_path / "a.md"
     article.write_text("---\nspeech:\n  rate: 150\n---\nHello.\n")
     settings = load_settings(tmp_path)
-    voice = Builder(tmp_path, tmp_path / "audio", settings).voice_for(read_article(article))
+    engine = Pyttsx3Engine()
+    voice = voice_for(read_article(article), settings, engine)
     assert (voice.rate, voice.pitch) == (150, 20)
     flagged = settings_with_flags(settings, {"rate": 200})
-    voice = Builder(tmp_path, tmp_path / "audio", flagged).voice_for(read_article(article))
+    voice = voice_for(read_article(article), flagged, engine)
     assert (voice.rate, voice.pitch) == (200, 20)

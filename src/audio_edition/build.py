@@ -1,10 +1,11 @@
-"""Building editions: article -> clips -> segments -> manifest -> formats.
+"""Building editions: the library's front door, and the order of the stages.
 
-``build()`` is the library's front door (the CLI is a thin layer over it). For each
-article it synthesises only the sentences whose clips are not cached, encodes only the
-segments whose audio changed, and leaves outputs untouched when nothing changed. All
-outputs of an article are staged beside their final paths and renamed into place
-together at the end, so a failure or a kill leaves the previous edition intact.
+``build()`` (the CLI is a thin layer over it) builds each article in turn: read it, and
+answer at once if nothing that decides its edition changed (the no-change rebuild);
+else parse it (``source``), write its utterance script (``script``), get every clip from
+the cache or the engine (``synthesis``) while the segments are encoded as the clips come
+(``layout``), lay out the manifest, and stage and publish the formats (``outputs``).
+Each stage is a module of its own; this one only keeps their order and the build's state.
 """
 
 from __future__ import annotations
@@ -12,63 +13,45 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
-import shutil
-import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import VOICE_KEYS, Settings, load_settings
-from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError, ToolMissingError
-from .files import (
-    ARTICLE_SUFFIXES,
-    hash_key,
-    looked_up_once,
-    read_article_bytes,
-    read_cover_bytes,
-    slugify,
-)
-from .manifest import content_key, read_manifest, write_manifest
+from .config import Settings, load_settings
+from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError
+from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
+from .manifest import read_manifest
 from .outputs import (
-    Orphan,
     Stage,
     article_from_out,
+    commit,
     edition_article,
     intact,
-    orphaned_editions,
     output_lock,
+    write_formats,
+    write_indexes,
 )
-from .speech import (
-    SAMPLE_FORMAT,
-    Pyttsx3Engine,
-    SpeechEngine,
-    Utterance,
-    VoiceSettings,
-    resolve_voice,
-)
+from .speech import Pyttsx3Engine, SpeechEngine
+from .synthesis import Progress
+from .tools import check_ffmpeg, ffmpeg_identity, ffmpeg_version
 
 if TYPE_CHECKING:
-    from .assemble import Segment, Spoken
-    from .cache import Cache, ClipInfo
-    from .encode import Codec
-    from .segment_queue import ClipBoard, SegmentQueue
-    from .source import Article
+    from .cache import Cache
 
 # The no-change rebuild must answer in well under half a second, even for a long book,
 # so the modules that pull in numpy, scipy, pydub and pysbd load only when there is work:
-# each method imports what it needs.
+# the stages are imported where they are used.
 
 # Edition names that belong to files listing every edition (the web page's index).
 RESERVED_SLUGS = ("index",)
 REPAIRS = 2  # builds again after finding damaged cache entries, before giving up
+
+__all__ = ["Builder", "EditionResult", "Progress", "build", "find_articles", "json_report"]
 
 
 @dataclass
@@ -86,29 +69,6 @@ class EditionResult:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-class Progress:
-    """Told about synthesis as it happens; the CLI draws a bar, the library stays quiet."""
-
-    def start(self, article: str, total: int) -> None: ...
-
-    def advance(self) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Item:
-    """One utterance of the edition, in order."""
-
-    role: str  # "announcement" | "heading" | "sentence"
-    text: str
-    owner: str | int  # its paragraph's number, or "opening" / "closing"
-    label: str  # where it is, for error messages
-
-
-# ---------------------------------------------------------------- finding articles
 
 
 def find_articles(paths: Sequence[Path], project: Path) -> list[Path]:
@@ -135,34 +95,6 @@ def find_articles(paths: Sequence[Path], project: Path) -> list[Path]:
     return found
 
 
-# ---------------------------------------------------------------- checks
-
-
-def check_ffmpeg() -> None:
-    for tool in ("ffmpeg", "ffprobe"):
-        if shutil.which(tool) is None:
-            raise ToolMissingError(
-                f"{tool} is not installed: run `make run` (it installs it) "
-                "or `sudo apt-get install ffmpeg`"
-            )
-
-
-@lru_cache(maxsize=1)
-def ffmpeg_identity() -> list:
-    """Which ffmpeg, cheaply (no process): its binary's path, size and time."""
-    check_ffmpeg()
-    binary = Path(shutil.which("ffmpeg")).resolve()
-    stat = binary.stat()
-    return [str(binary), stat.st_size, stat.st_mtime_ns]
-
-
-@looked_up_once
-def ffmpeg_version() -> str:
-    check_ffmpeg()
-    out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
-    return out.split("\n", 1)[0]
-
-
 def prepare_out(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -171,9 +103,6 @@ def prepare_out(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise AudioEditionError(f"{out}: cannot write the output folder ({exc.strerror})") from None
-
-
-# ---------------------------------------------------------------- the builder
 
 
 class Builder:
@@ -197,16 +126,13 @@ class Builder:
         self._cache: Cache | None = None
         self._held: contextlib.ExitStack | None = None
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
-        self._keys: list[str] = []  # the clips of the article being built
-        self._made = 0  # how many of them were synthesised
-        self._segments_used: set[str] = set()
 
     @property
     def cache(self) -> Cache:
         if self._cache is None:
-            from .cache import Cache, default_cache_dir
+            from .maintenance import project_cache
 
-            cache = Cache(self.settings.cache_dir or default_cache_dir(self.project), self.notify)
+            cache = project_cache(self.project, self.settings, self.notify)
             if self._held is not None:
                 self._held.enter_context(cache.lock(shared=True, notify=self.notify))
             self._cache = cache
@@ -226,19 +152,6 @@ class Builder:
             finally:
                 self._held = None
 
-    # -- inputs and voice
-    def voice_for(self, article: Article) -> VoiceSettings:
-        """The article's voice: the project file's, then its front matter's, then flags'."""
-        merged = {k: self.settings.project_voice.get(k) for k in VOICE_KEYS}
-        for layer in (article.speech, {k: getattr(self.settings, k) for k in VOICE_KEYS}):
-            merged.update({k: v for k, v in layer.items() if v is not None})
-        # Every value was checked when its file or flag was read (config.py).
-        defaults = VoiceSettings()
-        return VoiceSettings(
-            voice=resolve_voice(self.engine, merged["voice"], article.language, article.path),
-            **{k: getattr(defaults, k) if merged[k] is None else merged[k] for k in VOICE_KEYS[1:]},
-        ).validate()
-
     def input_key(self, raw: bytes) -> str:
         """Everything that decides an edition, known before parsing: for the fast path."""
         s = self.settings
@@ -256,136 +169,28 @@ class Builder:
                 s.closing,
                 s.loudness_lufs,
                 s.true_peak_dbtp,
-                _file_hash(s.cover),
+                cover_hash(s.cover),
             ],
             "engine": self.engine.identity(),
             "ffmpeg": ffmpeg_identity(),
         }
         return hash_key(payload)
 
-    def items(self, article: Article) -> list[Item]:
-        """Every utterance of the edition, in order."""
-        items: list[Item] = []
-        name = article.path.name
-        if self.settings.opening:
-            text = self._announce(self.settings.opening, article)
-            items += _spoken("announcement", text, "opening", f"{name}: opening announcement")
-        for number, para in enumerate(article.paragraphs, start=1):
-            where = f"{name}: paragraph {number} (line {para.line})"
-            if para.heading:
-                items += _spoken("heading", para.heading, number, f"{where}, heading")
-            items += [
-                Item("sentence", t, number, f"{where}, sentence {i}")
-                for i, t in enumerate(para.sentences, start=1)
-            ]
-        if self.settings.closing:
-            text = self._announce(self.settings.closing, article)
-            items += _spoken("announcement", text, "closing", f"{name}: closing announcement")
-        return items
-
-    def _announce(self, template: str, article: Article) -> str:
-        byline = f"By {article.author}. " if article.author else ""
-        if article.publisher:
-            byline += f"Published by {article.publisher}. "
-        return template.format(
-            title=article.title,
-            byline=byline,
-            author=article.author or "",
-            publisher=article.publisher or "",
-            date=article.date or "",
-        )
-
-    # -- synthesis
-    def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
-        engine_id, vdict = self.engine.identity(), asdict(voice)
-        return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
-
-    def clips(
-        self,
-        items: Sequence[Item],
-        keys: list[str],
-        voice: VoiceSettings,
-        article: str,
-        cached: dict[str, ClipInfo | None],
-        ready: Callable[[str, ClipInfo], None] = lambda key, info: None,
-    ) -> tuple[list[ClipInfo], int]:
-        """The clip for each item, synthesising those not ``cached``; and how many were made.
-
-        ``ready`` hears of every clip made as soon as it is available, so encoding keeps
-        pace with speech.
-        """
-        infos = dict(cached)
-        missing = [k for k, v in infos.items() if v is None]
-        if missing:
-            first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
-            scratch = self.cache.scratch_dir()
-            jobs = [
-                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
-                for k in missing
-            ]
-            self.progress.start(article, len(jobs))
-            self._made = len(jobs)
-            try:
-                with self.cache.io("write"):  # speech workers write into the cache
-                    infos.update(self._synthesize(jobs, ready))
-            finally:
-                self.progress.finish()
-                for _, path in jobs:
-                    path.unlink(missing_ok=True)
-        return [infos[k] for k in keys], len(missing)
-
-    def _synthesize(self, jobs: list, ready: Callable[[str, ClipInfo], None]) -> dict:
-        """Speak the jobs; each clip is trimmed, limited and measured in a thread pool.
-
-        Processing a clip costs about half as much as speaking it (7 ms against 12 ms of
-        CPU for a sentence), and numpy releases the GIL, so it runs beside the speech
-        workers instead of holding up the builder's thread: one processing thread per two
-        workers keeps up, and each more would only add its arrays to the peak memory.
-        """
-        infos: dict[str, ClipInfo] = {}
-        pending: set[Future] = set()
-
-        def harvest(done: Iterable[Future]) -> None:
-            for future in done:
-                pending.discard(future)
-                info = future.result()
-                infos[info.key] = info
-                ready(info.key, info)
-                self.progress.advance()
-
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
-            for _, path in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self._keep_clip, path.stem, path))
-                harvest([f for f in pending if f.done()])
-            harvest(list(as_completed(pending)))
-        return infos
-
-    def _keep_clip(self, key: str, wav: Path) -> ClipInfo:
-        """An engine's clip, processed (``clips.prepare``) and kept in the cache."""
-        from .clips import prepare
-
-        with self.cache.io("read"):
-            clip = prepare(wav)
-        info = self.cache.put_clip(key, clip)
-        wav.unlink(missing_ok=True)
-        return info
-
-    # -- one article
     def build(self, path: Path) -> EditionResult:
         """Build one article's edition. If a damaged cache entry turns up (it is discarded
         at once), every clip the article uses is checked, and the build runs again, making
         anew what was discarded."""
         made = 0  # clips made by attempts that found damage: reused by the next one
         for attempt in range(REPAIRS + 1):
-            self._made = 0
+            self._attempt: _Attempt = _Attempt()
             try:
                 result = self._build(path)
             except DamagedEntry as exc:
                 if attempt == REPAIRS:
                     raise
                 self.notify(f"{exc}; re-making it")
-                self.cache.check_clips(self._keys)
-                made += self._made
+                self.cache.check_clips(self._attempt.keys)
+                made += self._attempt.made()
                 continue
             result.synthesized, result.reused = result.synthesized + made, result.reused - made
             return result
@@ -405,22 +210,13 @@ class Builder:
         _check_owner(path, old, manifest_path)
         key = self.input_key(raw)
         if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
-            return _result(path, old, formats, self.out, synthesized=0, changed=False)
+            return _result(path, old, self.out, synthesized=0, changed=False)
         self.prefetch()
-        from .source import article_from_bytes
-
-        article = article_from_bytes(raw, path)
-        voice = self.voice_for(article)
-        items = self.items(article)
-        keys = self._keys = self.clip_keys(items, voice)
-        plan = self.plan(items, keys)
-        cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
-        self._segments_used = set()
-        with self.cache.io("write"), self.encoder(items, keys, plan, formats, cached) as ready:
-            clips, synthesized = self.clips(items, keys, voice, path.name, cached, ready)
-        manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
+        manifest, layout, items, synthesized = self._speak_and_lay_out(raw, path, formats)
         with Stage(self.out) as stage:
-            outputs = self.write_formats(manifest, segments, old, formats, slug, stage)
+            outputs = write_formats(
+                manifest, old, formats, slug, stage, self.settings, layout.encoded
+            )
             manifest["outputs"] = outputs
             manifest["build"] = {
                 "input": key,
@@ -428,9 +224,38 @@ class Builder:
                 "article": article_from_out(path, self.out),
                 "utterances": len(items),  # headings and announcements may be in parts
             }
-            changed = self.commit(slug, manifest, old, outputs, stage)
-        self.uses[slug] = {"clips": sorted(set(keys)), "segments": sorted(self._segments_used)}
-        return _result(path, manifest, formats, self.out, synthesized, changed)
+            changed = commit(slug, manifest, old, outputs, stage)
+        keys = sorted(set(self._attempt.keys))
+        self.uses[slug] = {"clips": keys, "segments": sorted(layout.used)}
+        return _result(path, manifest, self.out, synthesized, changed)
+
+    def _speak_and_lay_out(self, raw: bytes, path: Path, formats: list[str]):
+        """Parse the article, get every clip (encoding segments as they come), lay it out."""
+        from .layout import Layout, codecs_for, edition_manifest, plan
+        from .script import utterance_script
+        from .source import article_from_bytes
+        from .synthesis import Synthesis, voice_for, voice_name
+
+        article = article_from_bytes(raw, path)
+        voice = voice_for(article, self.settings, self.engine)
+        items = utterance_script(article, self.settings)
+        synthesis = self._attempt.synthesis = Synthesis(
+            self.cache, self.engine, self.settings, self.progress
+        )
+        keys = self._attempt.keys = synthesis.clip_keys(items, voice)
+        segment_plan = plan(items, keys)
+        cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
+        layout = Layout(self.cache, self.settings)
+        codecs = codecs_for(formats)
+        encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
+        with self.cache.io("write"), encoder as ready:
+            clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
+        segments = layout.lay_out(items, segment_plan, clips)
+        info = {**asdict(voice), "engine": self.engine.identity()}
+        info["name"] = voice_name(self.engine, voice.voice)
+        source = _display_path(path, self.project)
+        manifest = edition_manifest(article, segments, info, self.settings, source)
+        return manifest, layout, items, synthesized
 
     def prefetch(self) -> None:
         """Start the look-ups a build needs that each cost a process (the engine's voices,
@@ -439,257 +264,16 @@ class Builder:
         for call in (self.engine.voices, ffmpeg_version):
             threading.Thread(target=_quietly, args=(call,), daemon=True).start()
 
-    def plan(self, items: list[Item], keys: list[str]) -> list[list[int]]:
-        """Which utterances (by index) each segment holds."""
-        from .assemble import plan_segments
 
-        return plan_segments([i.owner for i in items], keys)
+class _Attempt:
+    """One attempt at an article's build: what the repair after a damaged entry needs."""
 
-    def segment(self, members: list[tuple[Item, ClipInfo]]) -> Segment:
-        """A segment from its clips: each clip normalised on its own, pauses between."""
-        from .assemble import make_segment
+    def __init__(self) -> None:
+        self.keys: list[str] = []  # the article's clips
+        self.synthesis = None
 
-        clips = dict(members)
-        return make_segment(list(self.segment_parts([item for item, _ in members], clips.get)))
-
-    def segment_parts(
-        self, items: list[Item], clip_of: Callable[[Item], ClipInfo]
-    ) -> Iterator[Spoken | int]:
-        """A segment's clips and pauses in order, asking ``clip_of`` for each clip only
-        when it is reached (an encoder streaming the segment waits there for speech)."""
-        from .assemble import Spoken, paragraph_parts
-        from .loudness import clip_gain
-
-        # Half a dB under the ceiling: lossy encoding overshoots peaks a little.
-        ceiling = self.settings.true_peak_dbtp - 0.5
-        target = self.settings.loudness_lufs
-        for owner in dict.fromkeys(item.owner for item in items):
-            said = [item for item in items if item.owner == owner]
-            for part in paragraph_parts(said, self.settings.pauses):
-                if isinstance(part, int):
-                    yield part
-                    continue
-                clip = clip_of(part)
-                gain = clip_gain(clip.loudness, target, ceiling)
-                yield Spoken(part.role, part.text, clip, gain, owner)
-
-    @contextmanager
-    def encoder(
-        self,
-        items: list[Item],
-        keys: list[str],
-        plan: list[list[int]],
-        formats: list[str],
-        cached: dict[str, ClipInfo | None],
-    ) -> Iterator[Callable[[str, ClipInfo], None]]:
-        """Encode every segment in the background, in the edition's order, as speech goes.
-
-        A segment whose clips are all ``cached`` is named by its recipe at once and
-        skipped if encoded before. Any other is streamed into its encoder clip by clip
-        as each is spoken, and named when its last clip is in. Yields the
-        ``ready(key, info)`` callback that ``clips()`` calls for every clip it makes.
-        """
-        from .segment_queue import ClipBoard, SegmentQueue
-
-        board = ClipBoard({k: v for k, v in cached.items() if v is not None})
-        with SegmentQueue(max(1, self.settings.jobs), early=1) as queue:
-            try:
-                for members in plan:
-                    said = {items[n]: keys[n] for n in members}  # in order
-                    for codec in self.codecs(formats):
-                        self._queue_segment(queue, board, said, codec)
-                yield board.put
-            finally:
-                # Speech is over, done or stopped: an encoder still waiting for a clip
-                # must fail now, before the queue waits for its encoders.
-                board.close()
-
-    def _queue_segment(
-        self, queue: SegmentQueue, board: ClipBoard, said: dict[Item, str], codec: Codec
-    ) -> None:
-        """Queue one segment's encoding (``said``: its utterances and their clip keys)."""
-        from .assemble import write_parts, write_segment
-
-        if all(key in board for key in said.values()):
-            seg = self.segment([(item, board.wait(key)) for item, key in said.items()])
-            dest = self.segment_file(seg, codec)
-            if not self.cache.has_segment(dest):
-                queue.submit(lambda sink: write_segment(seg, codec, self.cache, sink), codec, dest)
-            return
-        named: list[Path] = []
-
-        def render(sink: BinaryIO) -> int:
-            parts = self.segment_parts(list(said), lambda item: board.wait(said[item]))
-            seg, samples = write_parts(parts, codec, self.cache, sink)
-            named.append(self.segment_file(seg, codec))
-            return samples
-
-        queue.submit(render, codec, lambda: named[0], self.cache.segment_dir(codec.name))
-
-    def codecs(self, formats: list[str]) -> list[Codec]:
-        from .formats import FORMATS, is_audio, with_needs
-
-        return [FORMATS[n].CODEC for n in with_needs(formats) if is_audio(n)]
-
-    def segment_file(self, segment: Segment, codec: Codec) -> Path:
-        key = segment.recipe_key(codec, ffmpeg_version())
-        return self.cache.segment_path(codec.name, key, codec.segment_ext)
-
-    def lay_out(self, article, items, plan, clips, voice, path) -> tuple[dict, list[Segment]]:
-        from .loudness import integrated_loudness
-        from .manifest import build_manifest
-
-        segments = [self.segment([(items[n], clips[n]) for n in members]) for members in plan]
-        predicted = integrated_loudness(
-            (p.clip.loudness, p.gain_db)
-            for seg in segments
-            for p in seg.parts
-            if not isinstance(p, int)
-        )
-        voice_info = {
-            **asdict(voice),
-            "engine": self.engine.identity(),
-            "name": _voice_name(self.engine, voice.voice),
-        }
-        loudness = {
-            "target_lufs": self.settings.loudness_lufs,
-            # Silence has no loudness (-inf), and JSON has no infinity: null.
-            "predicted_lufs": round(predicted, 2) if math.isfinite(predicted) else None,
-            "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp,
-        }
-        source = _display_path(path, self.project)
-        return build_manifest(article, segments, voice_info, loudness, source), segments
-
-    # -- dry run and housekeeping
-    def status(self, path: Path) -> tuple[list[Item], int]:
-        """The utterances a build would synthesise (each distinct one once), and the total."""
-        from .source import read_article
-
-        article = read_article(path, self.project)
-        items = self.items(article)
-        keys = self.clip_keys(items, self.voice_for(article))
-        todo = {
-            k: i
-            for k, i in reversed(list(zip(keys, items, strict=True)))
-            if self.cache.clip_info(k) is None
-        }
-        return sorted(todo.values(), key=items.index), len(items)
-
-    def clean(self) -> tuple[int, int]:
-        """Remove cached clips and segments that no edition of any project using this
-        cache needs (as the projects' records say), once no build is using the cache."""
-        with self.cache.lock(shared=False, notify=self.notify):
-            return self.cache.clean()
-
-    # -- formats
-    def write_formats(
-        self,
-        manifest: dict,
-        segments: list[Segment],
-        old: dict | None,
-        formats: list[str],
-        slug: str,
-        stage: Stage,
-    ) -> dict:
-        """Stage every format whose content changed; keep the others as they are."""
-        from .formats import FORMATS, is_audio, with_needs
-
-        outputs: dict[str, dict] = {}
-        previous = (old or {}).get("outputs", {})
-        for name in with_needs(formats):
-            module = FORMATS[name]
-            final = self.out / f"{slug}{module.SUFFIX}"
-            if is_audio(name):
-                paths = self.encode(segments, module.CODEC)
-                inputs = {
-                    "segments": [p.stem for p in paths],
-                    "cover": _file_hash(self.settings.cover),
-                }
-            else:
-                # A format that links every output (the web page) changes when any does.
-                reads = outputs if getattr(module, "LINKS_ALL", False) else module.NEEDS
-                inputs = {
-                    "needs": {n: outputs[n]["fingerprint"] for n in reads},
-                    "version": module.VERSION,
-                }
-            fingerprint = hash_key({**inputs, "manifest": content_key(manifest)})
-            prev = previous.get(name)
-            unchanged = prev and prev.get("fingerprint") == fingerprint and intact(final, prev)
-            if unchanged and not self.settings.force:
-                outputs[name] = prev
-                continue
-            staged = stage.path(final.name)
-            if is_audio(name):
-                module.write(manifest, paths, staged, cover=self.settings.cover)
-            else:
-                audio = {n: self._current(o, stage) for n, o in outputs.items()}
-                module.write(manifest, audio, staged)
-            outputs[name] = {
-                "path": final.name,
-                **stage.record(final.name),
-                "fingerprint": fingerprint,
-                "staged": True,
-            }
-        return outputs
-
-    def _current(self, info: dict, stage: Stage) -> Path:
-        """Where an output's bytes are now: staged this build, or already in place."""
-        return stage.folder / info["path"] if info.get("staged") else self.out / info["path"]
-
-    def encode(self, segments: list[Segment], codec: Codec) -> list[Path]:
-        """Each segment's encoded file, encoding any the background did not (a safety net)."""
-        from .assemble import write_segment
-        from .segment_queue import SegmentQueue
-
-        paths = [self.segment_file(s, codec) for s in segments]
-        self._segments_used.update(p.stem for p in paths)
-        with self.cache.io("write"), SegmentQueue(max(1, self.settings.jobs)) as queue:
-            for seg, path in zip(segments, paths, strict=True):
-                if not self.cache.segment_ok(path):
-                    queue.submit(
-                        lambda sink, s=seg: write_segment(s, codec, self.cache, sink), codec, path
-                    )
-        return paths
-
-    def commit(
-        self, slug: str, manifest: dict, old: dict | None, outputs: dict, stage: Stage
-    ) -> bool:
-        """Rename every staged output into place, the manifest last; remove stale ones."""
-        staged = [info["path"] for info in outputs.values() if info.pop("staged", False)]
-        stage.publish(staged)
-        changed = bool(staged)
-        for name, info in (old or {}).get("outputs", {}).items():
-            if name in outputs:
-                continue
-            if content_key(old) == content_key(manifest) and intact(self.out / info["path"], info):
-                outputs[name] = info  # not asked for this time, and still this edition's audio
-            else:
-                (self.out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
-                changed = True
-        if changed or old != manifest:
-            write_manifest(self.out / f"{slug}.json", manifest)
-            changed = True
-        return changed
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _spoken(role: str, text: str, owner: str | int, label: str) -> list[Item]:
-    """A heading or an announcement as utterances: an over-long one (a 20,000-character
-    title) in parts, as a sentence is, for the engine fails on text that long."""
-    from .source import split_long
-
-    parts = split_long(text)
-    if len(parts) == 1:
-        return [Item(role, text, owner, label)]
-    return [Item(role, t, owner, f"{label}, part {i}") for i, t in enumerate(parts, start=1)]
-
-
-def _file_hash(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    return hashlib.sha256(read_cover_bytes(path)).hexdigest()
+    def made(self) -> int:
+        return self.synthesis.made if self.synthesis is not None else 0
 
 
 def _quietly(call: Callable[[], object]) -> None:
@@ -718,10 +302,6 @@ def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
     )
 
 
-def _voice_name(engine: SpeechEngine, voice_id: str) -> str:
-    return next((v.name for v in engine.voices() if v.id == voice_id), voice_id)
-
-
 def _display_path(path: Path, project: Path) -> str:
     try:
         return str(path.resolve().relative_to(project.resolve()))
@@ -730,7 +310,7 @@ def _display_path(path: Path, project: Path) -> str:
 
 
 def _result(
-    path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int, changed: bool
+    path: Path, manifest: dict, out: Path, synthesized: int, changed: bool
 ) -> EditionResult:
     count = manifest.get("build", {}).get("utterances")
     if count is None:  # a manifest from before headings were split
@@ -746,9 +326,6 @@ def _result(
         duration_ms=manifest["duration_ms"],
         changed=changed,
     )
-
-
-# ---------------------------------------------------------------- the library's API
 
 
 def build(
@@ -787,28 +364,6 @@ def build(
     if failures:
         raise BuildFailed(failures, results)
     return results
-
-
-def remove_orphans(out: Path, notify: Callable[[str], None]) -> list[Orphan]:
-    """Remove every edition in ``out`` whose article is gone (``clean --outputs``)."""
-    if not out.is_dir():
-        return []
-    with output_lock(out, notify):
-        orphans = orphaned_editions(out)
-        for orphan in orphans:
-            for path in orphan.files:
-                path.unlink(missing_ok=True)
-        write_indexes(out)
-    return orphans
-
-
-def write_indexes(out: Path) -> None:
-    """Files that list every edition in ``out`` (e.g. the web page's index)."""
-    from .formats import FORMATS
-
-    for module in FORMATS.values():
-        if hasattr(module, "write_index"):
-            module.write_index(out)
 
 
 def json_report(

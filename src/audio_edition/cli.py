@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .build import Builder, Progress, build, find_articles, json_report, remove_orphans
+from .build import Progress, build, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
 from .errors import AudioEditionError, BuildFailed
 from .formats import FORMATS
-from .outputs import orphaned_editions
+from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
 from .speech import Pyttsx3Engine, voices_for_language
 
 
@@ -117,7 +117,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             out=args.out,
             settings=settings,
             progress=progress,
-            notify=lambda m: print(m, file=sys.stderr),
+            notify=_notify,
         )
     except BuildFailed as exc:  # the others were built: report them, then the failures
         results, failed = exc.results, exc
@@ -136,11 +136,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notify(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    project = Path.cwd()
-    builder = Builder(project, project / "audio", _settings(args))
+    project, settings, engine = Path.cwd(), _settings(args), Pyttsx3Engine()
     for path in find_articles(args.paths, project):
-        todo, total = builder.status(path)
+        todo, total = status(path, project, settings, engine, _notify)
         print(f"{path}: {len(todo)} of {total} utterances to synthesise")
         for item in todo:
             print(f"  {item.label}: {item.text[:70]}")
@@ -167,12 +170,10 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     project = Path.cwd()
-    notify = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.outputs:
-        for orphan in remove_orphans(project / "audio", notify):
+        for orphan in remove_orphans(project / "audio", _notify):
             print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
-    builder = Builder(project, project / "audio", _settings(args), notify=notify)
-    files, freed = builder.clean()
+    files, freed = clean_cache(project, _settings(args), _notify)
     print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 

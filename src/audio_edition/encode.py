@@ -67,8 +67,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from audio_edition.errors import AudioEditionError, ToolMissingError
+from audio_edition.errors import AudioEditionError
 from audio_edition.files import record_digest
+from audio_edition.tools import ffmpeg_missing
 
 SAMPLE_RATE = 22050
 MAX_CHAPTERS = 255
@@ -332,7 +333,7 @@ def _pipe_through(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
         )
     except FileNotFoundError:
-        raise ToolMissingError("ffmpeg is not installed (apt-get install ffmpeg)") from None
+        raise ffmpeg_missing() from None
     samples = 0
     try:
         try:

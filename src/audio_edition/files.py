@@ -137,6 +137,11 @@ def read_cover_bytes(path: Path) -> bytes:
     return read_input_file(path, MAX_COVER_BYTES, "a cover image")
 
 
+def cover_hash(path: Path | None) -> str | None:
+    """The SHA-256 of a cover image (read through the one input reader), or None."""
+    return None if path is None else hashlib.sha256(read_cover_bytes(path)).hexdigest()
+
+
 def read_input_file(path: Path, limit: int, what: str, project: Path | None = None) -> bytes:
     """The bytes of the regular file at ``path`` (at most ``limit`` of them), or a
     one-line SourceError naming it; ``what`` names the file's role ("an article").

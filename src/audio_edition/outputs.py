@@ -22,12 +22,16 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import AudioEditionError
-from .files import sha256_file
-from .manifest import read_manifest
+from .files import cover_hash, hash_key, sha256_file
+from .manifest import content_key, write_manifest
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .encode import Codec
 
 LOCK_NAME = ".audio-edition.lock"
 STAGING_PREFIX = ".staging-"
@@ -95,6 +99,10 @@ class Stage:
             self.staged.append(name)
         return self.folder / name
 
+    def current(self, name: str, staged: bool) -> Path:
+        """Where an output's bytes are now: staged by this build, or already in place."""
+        return self.folder / name if staged else self.out / name
+
     def record(self, name: str) -> dict:
         """The staged file's record for the manifest (see ``file_record``)."""
         return file_record(self.folder / name)
@@ -144,15 +152,6 @@ def intact(path: Path, record: dict) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Orphan:
-    """An edition in the output folder whose article no longer exists (renamed, deleted)."""
-
-    manifest: Path
-    article: str
-    files: tuple[Path, ...]  # its outputs, the manifest last
-
-
 def article_from_out(article: Path, out: Path) -> str:
     """Where an edition's article is, as the manifest records it: relative to the output
     folder, so a project copied or moved whole (text/ and audio/ together) still knows it."""
@@ -165,15 +164,82 @@ def edition_article(manifest: dict, out: Path) -> Path | None:
     return (out / article).resolve() if isinstance(article, str) else None
 
 
-def orphaned_editions(out: Path) -> list[Orphan]:
-    """Editions in ``out`` built from an article that is gone. Editions from before the
-    manifest recorded its article's path are left alone: they cannot be told apart."""
-    found = []
-    for path in sorted(out.glob("*.json")) if out.is_dir() else []:
-        manifest = read_manifest(path) or {}
-        article = edition_article(manifest, out)
-        if article is None or article.is_file():
+def write_formats(
+    manifest: dict,
+    old: dict | None,
+    formats: list[str],
+    slug: str,
+    stage: Stage,
+    settings: Settings,
+    encoded: Callable[[Codec], list[Path]],
+) -> dict:
+    """Stage every format whose content changed; keep the others as they are.
+
+    ``encoded(codec)`` gives the edition's segment files in that codec (the audio formats
+    are muxed from them). Returns each output's record for the manifest.
+    """
+    from .formats import FORMATS, is_audio, with_needs
+
+    outputs: dict[str, dict] = {}
+    previous = (old or {}).get("outputs", {})
+    for name in with_needs(formats):
+        module = FORMATS[name]
+        final = stage.out / f"{slug}{module.SUFFIX}"
+        if is_audio(name):
+            paths = encoded(module.CODEC)
+            inputs = {"segments": [p.stem for p in paths], "cover": cover_hash(settings.cover)}
+        else:
+            # A format that links every output (the web page) changes when any does.
+            reads = outputs if getattr(module, "LINKS_ALL", False) else module.NEEDS
+            inputs = {
+                "needs": {n: outputs[n]["fingerprint"] for n in reads},
+                "version": module.VERSION,
+            }
+        fingerprint = hash_key({**inputs, "manifest": content_key(manifest)})
+        prev = previous.get(name)
+        unchanged = prev and prev.get("fingerprint") == fingerprint and intact(final, prev)
+        if unchanged and not settings.force:
+            outputs[name] = prev
             continue
-        files = [out / o["path"] for o in manifest.get("outputs", {}).values()]
-        found.append(Orphan(path, str(article), (*files, path)))
-    return found
+        staged = stage.path(final.name)
+        if is_audio(name):
+            module.write(manifest, paths, staged, cover=settings.cover)
+        else:
+            audio = {n: stage.current(o["path"], o.get("staged")) for n, o in outputs.items()}
+            module.write(manifest, audio, staged)
+        outputs[name] = {
+            "path": final.name,
+            **stage.record(final.name),
+            "fingerprint": fingerprint,
+            "staged": True,
+        }
+    return outputs
+
+
+def commit(slug: str, manifest: dict, old: dict | None, outputs: dict, stage: Stage) -> bool:
+    """Rename every staged output into place, the manifest last; remove stale ones."""
+    out = stage.out
+    staged = [info["path"] for info in outputs.values() if info.pop("staged", False)]
+    stage.publish(staged)
+    changed = bool(staged)
+    for name, info in (old or {}).get("outputs", {}).items():
+        if name in outputs:
+            continue
+        if content_key(old) == content_key(manifest) and intact(out / info["path"], info):
+            outputs[name] = info  # not asked for this time, and still this edition's audio
+        else:
+            (out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
+            changed = True
+    if changed or old != manifest:
+        write_manifest(out / f"{slug}.json", manifest)
+        changed = True
+    return changed
+
+
+def write_indexes(out: Path) -> None:
+    """Files that list every edition in ``out`` (e.g. the web page's index)."""
+    from .formats import FORMATS
+
+    for module in FORMATS.values():
+        if hasattr(module, "write_index"):
+            module.write_index(out)

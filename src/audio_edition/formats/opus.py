@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 from ..encode import EncodeError
-from ..errors import ToolMissingError
+from ..tools import ffmpeg_missing
 from .chaptered_audio import tags
 from .cues import clock
 
@@ -49,7 +49,7 @@ def encode(source: Path, dest: Path) -> None:
     try:
         result = subprocess.run(cmd, capture_output=True, check=False)
     except FileNotFoundError:
-        raise ToolMissingError("ffmpeg is not installed (apt-get install ffmpeg)") from None
+        raise ffmpeg_missing() from None
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
         raise EncodeError(f"ffmpeg could not write {dest.name}: {lines[-1]}")
