@@ -48,10 +48,10 @@ from .outputs import (
 )
 from .speech import (
     SAMPLE_FORMAT,
-    Pyttsx3Engine,
     SpeechEngine,
     Utterance,
     VoiceSettings,
+    default_engine,
     resolve_voice,
 )
 
@@ -191,7 +191,7 @@ class Builder:
         self.project = project
         self.out = out
         self.settings = settings
-        self.engine = engine or Pyttsx3Engine()
+        self.engine = engine or default_engine()
         self.progress = progress or Progress()
         self.notify = notify
         self._cache: Cache | None = None
@@ -297,7 +297,7 @@ class Builder:
 
     # -- synthesis
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
-        engine_id, vdict = self.engine.identity(), asdict(voice)
+        engine_id, vdict = self.engine.identity(), self.engine.settings_key(voice)
         return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
 
     def clips(
@@ -354,8 +354,8 @@ class Builder:
                 self.progress.advance()
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
-            for _, path in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self.cache.add_clip, path.stem, path))
+            for clip in self.engine.synthesize(jobs, self.settings.jobs):
+                pending.add(pool.submit(self.cache.add_clip, clip.path.stem, clip.path))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
         return infos
@@ -749,11 +749,13 @@ def build(
     settings: Settings | None = None,
     progress: Progress | None = None,
     notify: Callable[[str], None] = lambda message: None,
+    engine: SpeechEngine | None = None,
 ) -> list[EditionResult]:
     """Build the audio edition of each article (default: every article in ``text/``).
 
     An article that cannot be built does not stop the others: ``BuildFailed``, holding
-    every failure and the editions that were built, is raised at the end.
+    every failure and the editions that were built, is raised at the end. ``engine``
+    speaks (default: eSpeak NG; ``engines.fake.FakeEngine`` in tests).
 
     >>> from audio_edition import build
     >>> results = build(["text/gwadar-editorial.txt"], out="audio")
@@ -764,7 +766,7 @@ def build(
     articles = find_articles([Path(p) for p in paths], project)
     check_ffmpeg()
     prepare_out(out)
-    builder = Builder(project, out, settings, progress=progress, notify=notify)
+    builder = Builder(project, out, settings, engine, progress, notify)
     results: list[EditionResult] = []
     failures: list[AudioEditionError] = []
     with output_lock(out, notify), builder.sharing_cache():
