@@ -156,6 +156,13 @@ def ffmpeg_identity() -> list:
     return [str(binary), stat.st_size, stat.st_mtime_ns]
 
 
+def needs_ffmpeg(formats: Sequence[str]) -> bool:
+    """Whether a format asked for, or one it needs, is audio: text formats need no ffmpeg."""
+    from .formats import is_audio, with_needs
+
+    return any(is_audio(name) for name in with_needs(list(formats)))
+
+
 @looked_up_once
 def ffmpeg_version() -> str:
     check_ffmpeg()
@@ -259,7 +266,7 @@ class Builder:
                 _file_hash(s.cover),
             ],
             "engine": self.engine.identity(),
-            "ffmpeg": ffmpeg_identity(),
+            "ffmpeg": ffmpeg_identity() if needs_ffmpeg(s.formats) else None,
         }
         return hash_key(payload)
 
@@ -426,7 +433,8 @@ class Builder:
         """Start the look-ups a build needs that each cost a process (the engine's voices,
         ffmpeg's version: 0.1-0.3 s), so they run while the article is parsed and numpy
         loads. Errors are left for the build's own call, which raises them properly."""
-        for call in (self.engine.voices, ffmpeg_version):
+        calls = [self.engine.voices] + [ffmpeg_version] * needs_ffmpeg(self.settings.formats)
+        for call in calls:
             threading.Thread(target=_quietly, args=(call,), daemon=True).start()
 
     def plan(self, items: list[Item], keys: list[str]) -> list[list[int]]:
@@ -764,7 +772,8 @@ def build(
     settings = settings or load_settings(project)
     out = Path(out) if out is not None else project / "audio"
     articles = find_articles([Path(p) for p in paths], project)
-    check_ffmpeg()
+    if needs_ffmpeg(settings.formats):
+        check_ffmpeg()
     prepare_out(out)
     builder = Builder(project, out, settings, engine, progress, notify)
     results: list[EditionResult] = []

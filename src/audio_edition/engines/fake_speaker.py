@@ -3,9 +3,9 @@
 Deterministic and fast (no eSpeak, no numpy): a clip depends only on the text and the
 settings. Lengths are plausible for speech, so clips pass the pool's check: 14
 characters a second at 175 words a minute, scaled by the rate; a word's burst lasts its
-characters, the gap after it one character, or a pause after a comma (0.25 s) or a full
-stop (0.4 s), and the clip has 0.1 s of silence before and 0.2 s after, for the cache to
-trim. The voice sets the tone's pitch, the ``pitch`` setting shifts it and ``volume``
+characters, the gap after it one character, or a pause after a comma (0.25 s at 175) or
+a full stop (0.4 s), and the clip has 0.1 s of silence before and 0.2 s after, for the
+cache to trim. The voice sets the tone's pitch, the ``pitch`` setting shifts it and ``volume``
 scales it, so every setting changes the sound.
 
 Used in process by ``engines.fake``, or inside a speech worker (``speech_worker``),
@@ -44,7 +44,8 @@ def voices() -> list[dict]:
 
 def speech(text: str, settings: dict) -> tuple[bytes, list[list[int]]]:
     """The clip's samples (16-bit little-endian) and its word events [offset, length, sample]."""
-    cps = CHARS_PER_SECOND * settings["rate"] / REFERENCE_RATE
+    speed = settings["rate"] / REFERENCE_RATE
+    cps = CHARS_PER_SECOND * speed
     tone = _tone(settings)
     parts = [_silence(LEAD_SECONDS)]
     at = len(parts[0]) // 2
@@ -53,7 +54,7 @@ def speech(text: str, settings: dict) -> tuple[bytes, list[list[int]]]:
         word = match.group()
         words.append([match.start(), len(word), at])
         burst = _burst(tone, round(len(word) / cps * SAMPLE_RATE))
-        gap = _silence(PAUSES.get(word[-1], 1 / cps))
+        gap = _silence(PAUSES.get(word[-1], 1 / CHARS_PER_SECOND) / speed)
         parts += [burst, gap]
         at += (len(burst) + len(gap)) // 2
     parts.append(_silence(TAIL_SECONDS))
