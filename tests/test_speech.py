@@ -139,7 +139,8 @@ def test_a_worker_checks_that_espeak_took_the_settings_it_asked_for(tmp_path):
         timeout=60,
     )
     lines = [ln for ln in result.stdout.splitlines() if not ln.startswith("Audio saved")]
-    assert json.loads(lines[0])["ok"] is True
+    answer = json.loads(lines[0])
+    assert answer["ok"] is True and [w[:2] for w in answer["words"]] == [[0, 7]]  # "Checked"
     assert lines[1] == "True False False"
 
 
@@ -187,3 +188,23 @@ def test_a_clip_spoken_with_other_settings_is_spoken_again_or_refused(
     assert got["ok"] == answer["ok"]
     assert answer.get("why", "") in got.get("why", "")
     assert len(engine.applied) == times_applied
+
+
+def test_espeak_reports_where_each_word_starts(tmp_path):
+    """Word events from eSpeak's synth callback: every word, in order, where it sounds."""
+    import numpy as np
+
+    text = "Gulls circled, loudly. The tide turned at 1,234 metres."
+    [clip] = EspeakEngine().synthesize(_jobs(tmp_path, [text]), jobs=1)
+    with wave.open(str(clip.path)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    said = [text[e.offset : e.offset + e.length] for e in clip.words]
+    # "1,234" is read as several words, at offsets inside it.
+    assert [s for s in said if s.isalpha()] == [
+        "Gulls", "circled", "loudly", "The", "tide", "turned", "at", "metres"
+    ]  # fmt: skip
+    starts = [e.sample for e in clip.words]
+    assert starts == sorted(starts) and starts[0] >= 0 and starts[-1] < len(samples)
+    # After the comma, the next word starts once the pause is over: silence just before.
+    loudly = starts[said.index("loudly")]
+    assert np.abs(samples[loudly - 1500 : loudly - 200].astype(int)).max() < 200
