@@ -433,7 +433,9 @@ class Builder:
         """Start the look-ups a build needs that each cost a process (the engine's voices,
         ffmpeg's version: 0.1-0.3 s), so they run while the article is parsed and numpy
         loads. Errors are left for the build's own call, which raises them properly."""
-        calls = [self.engine.voices] + [ffmpeg_version] * needs_ffmpeg(self.settings.formats)
+        calls: list[Callable[[], object]] = [self.engine.voices]
+        if needs_ffmpeg(self.settings.formats):
+            calls.append(ffmpeg_version)
         for call in calls:
             threading.Thread(target=_quietly, args=(call,), daemon=True).start()
 
