@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from audio_edition.engines.espeak import EspeakEngine
 from audio_edition.errors import SourceError, UsageError
 from audio_edition.source import parse_article
-from audio_edition.speech import (
-    Pyttsx3Engine,
-    Voice,
-    plausible_seconds,
-    resolve_voice,
-    voice_for_language,
-    voices_for_language,
-)
+from audio_edition.speech import Voice, resolve_voice, voice_for_language, voices_for_language
+from audio_edition.speech_pool import plausible_seconds
 
 from .conftest import run_cli
 from .test_bad_input import _fails_cleanly
@@ -313,7 +308,7 @@ def test_an_english_article_quoting_urdu_builds(tmp_path):
 
 @pytest.mark.integration
 def test_tags_map_to_the_installed_voices():
-    engine = Pyttsx3Engine()
+    engine = EspeakEngine()
     found = {tag: resolve_voice(engine, None, tag) for tag in ("ja", "zh", "zh-HK", "ur", "en")}
     assert found == {
         "ja": "jpx/ja",

@@ -9,8 +9,8 @@ import pytest
 
 from audio_edition.build import Builder
 from audio_edition.config import load_settings
+from audio_edition.engines.espeak import EspeakEngine
 from audio_edition.errors import SynthesisError
-from audio_edition.speech import Pyttsx3Engine
 
 from .conftest import build_json
 
@@ -160,13 +160,16 @@ def test_audio_encoded_while_speaking_equals_audio_encoded_from_the_cache(projec
 class _GivesUpAfterSix:
     """The real engine, failing for good after six sentences, as after a fatal fault."""
 
-    name = "pyttsx3"
+    name = "espeak"
 
     def __init__(self) -> None:
-        self.real = Pyttsx3Engine()
+        self.real = EspeakEngine()
 
     def identity(self) -> str:
         return self.real.identity()
+
+    def settings_key(self, voice):
+        return self.real.settings_key(voice)
 
     def voices(self):
         return self.real.voices()

@@ -36,9 +36,9 @@ from .outputs import (
     write_formats,
     write_indexes,
 )
-from .speech import Pyttsx3Engine, SpeechEngine
+from .speech import SpeechEngine, default_engine
 from .synthesis import Progress
-from .tools import check_ffmpeg, ffmpeg_identity, ffmpeg_version
+from .tools import check_ffmpeg, ffmpeg_identity, ffmpeg_version, needs_ffmpeg
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -120,7 +120,7 @@ class Builder:
         self.project = project
         self.out = out
         self.settings = settings
-        self.engine = engine or Pyttsx3Engine()
+        self.engine = engine or default_engine()
         self.progress = progress or Progress()
         self.notify = notify
         self._cache: Cache | None = None
@@ -172,7 +172,7 @@ class Builder:
                 cover_hash(s.cover),
             ],
             "engine": self.engine.identity(),
-            "ffmpeg": ffmpeg_identity(),
+            "ffmpeg": ffmpeg_identity() if needs_ffmpeg(s.formats) else None,
         }
         return hash_key(payload)
 
@@ -261,7 +261,10 @@ class Builder:
         """Start the look-ups a build needs that each cost a process (the engine's voices,
         ffmpeg's version: 0.1-0.3 s), so they run while the article is parsed and numpy
         loads. Errors are left for the build's own call, which raises them properly."""
-        for call in (self.engine.voices, ffmpeg_version):
+        calls: list[Callable[[], object]] = [self.engine.voices]
+        if needs_ffmpeg(self.settings.formats):
+            calls.append(ffmpeg_version)
+        for call in calls:
             threading.Thread(target=_quietly, args=(call,), daemon=True).start()
 
 
@@ -336,11 +339,13 @@ def build(
     settings: Settings | None = None,
     progress: Progress | None = None,
     notify: Callable[[str], None] = lambda message: None,
+    engine: SpeechEngine | None = None,
 ) -> list[EditionResult]:
     """Build the audio edition of each article (default: every article in ``text/``).
 
     An article that cannot be built does not stop the others: ``BuildFailed``, holding
-    every failure and the editions that were built, is raised at the end.
+    every failure and the editions that were built, is raised at the end. ``engine``
+    speaks (default: eSpeak NG; ``engines.fake.FakeEngine`` in tests).
 
     >>> from audio_edition import build
     >>> results = build(["text/gwadar-editorial.txt"], out="audio")
@@ -349,9 +354,10 @@ def build(
     settings = settings or load_settings(project)
     out = Path(out) if out is not None else project / "audio"
     articles = find_articles([Path(p) for p in paths], project)
-    check_ffmpeg()
+    if needs_ffmpeg(settings.formats):
+        check_ffmpeg()
     prepare_out(out)
-    builder = Builder(project, out, settings, progress=progress, notify=notify)
+    builder = Builder(project, out, settings, engine, progress, notify)
     results: list[EditionResult] = []
     failures: list[AudioEditionError] = []
     with output_lock(out, notify), builder.sharing_cache():

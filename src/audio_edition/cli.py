@@ -14,7 +14,7 @@ from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
 from .errors import AudioEditionError, BuildFailed
 from .formats import FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
-from .speech import Pyttsx3Engine, voices_for_language
+from .speech import default_engine, voices_for_language
 
 
 class Bar(Progress):
@@ -141,7 +141,7 @@ def _notify(message: str) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    project, settings, engine = Path.cwd(), _settings(args), Pyttsx3Engine()
+    project, settings, engine = Path.cwd(), _settings(args), default_engine()
     for path in find_articles(args.paths, project):
         todo, total = status(path, project, settings, engine, _notify)
         print(f"{path}: {len(todo)} of {total} utterances to synthesise")
@@ -156,7 +156,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    voices = Pyttsx3Engine().voices()
+    voices = default_engine().voices()
     for v in voices_for_language(voices, args.language) if args.language else voices:
         print(f"{v.id:28} {v.name:40} {', '.join(v.languages)}")
     return 0

@@ -1,54 +1,32 @@
-"""Speech: the engine interface and the pyttsx3 worker pool.
+"""Speech: the engine interface, the voice settings, and finding a voice for a language.
 
-pyttsx3's Linux driver (2.99, over eSpeak NG) has measured defects this module is built
-to be immune to:
+An engine turns one utterance (a sentence, a heading, an announcement) into a clip: a
+mono 16-bit WAV at ``SAMPLE_RATE`` (``SAMPLE_FORMAT``), verified before it is handed on,
+with the word events the engine reports. The builder knows engines only through
+``SpeechEngine``; each engine lives in ``engines/``:
 
-- several ``save_to_file`` calls queued on one engine overwrite each other's state, so a
-  worker owns one engine and speaks exactly one utterance at a time;
-- a call of about 13,500 characters segfaults the process, so the unit of synthesis is
-  the sentence (``source.MAX_SENTENCE_CHARS`` keeps every call short) and a crashed
-  worker is replaced and its job retried;
-- a failed write is swallowed and a wait for completion can hang, so every job has a
-  timeout after which the worker is killed;
-- ``runAndWait()`` may return before the file exists, so the worker waits for the
-  ``finished-utterance`` callback and the parent verifies every clip;
-- the driver prints ``Audio saved to ...`` on stdout, so workers send their stdout to
-  /dev/null (the CLI's ``--json`` output must stay clean);
-- now and then a fresh engine keeps the driver's start-up rate (200 words a minute), so
-  a worker checks eSpeak's own parameters after every sentence, speaks it again if they
-  were wrong, and asks to be replaced if that fails too.
+- ``engines.espeak``: pyttsx3 over eSpeak NG, the default, run in the worker pool
+  (``speech_pool``);
+- ``engines.fake``: deterministic tones, one burst per word, for fast tests.
 
-Only this module imports pyttsx3, and only inside worker processes (eSpeak can be
-initialised once per process and never cleanly torn down).
+``AUDIO_EDITION_ENGINE=fake`` makes ``default_engine()`` the fake engine: a testing aid
+for running the CLI without eSpeak, not a user setting.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import json
-import multiprocessing
-import multiprocessing.connection
-import shutil
-import subprocess
-import sys
-import time
-import unicodedata
-import wave
-from collections import Counter
+import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .errors import SourceError, SynthesisError, ToolMissingError, UsageError
-from .files import looked_up_once
-from .scripts import script_of
+from .errors import SourceError, UsageError
 
-SAMPLE_RATE = 22050  # pyttsx3's espeak driver hard-codes this for save_to_file
+SAMPLE_RATE = 22050  # every engine's clips; pyttsx3's espeak driver hard-codes it
 SAMPLE_FORMAT = "s16le-22050-mono"
-MAX_ATTEMPTS = 3
+ENGINE_ENV = "AUDIO_EDITION_ENGINE"  # "fake": for tests only
 
 
 @dataclass(frozen=True)
@@ -86,100 +64,74 @@ class Utterance:
     label: str
 
 
-class SpeechEngine(Protocol):
-    """What the rest of the builder needs from an offline engine."""
+@dataclass(frozen=True)
+class WordEvent:
+    """The engine's word: where it is in the utterance's text and where its sound starts.
 
-    name: str
-
-    def identity(self) -> str:
-        """Engine name and version: part of every clip's cache key."""
-
-    def voices(self) -> list[Voice]: ...
-
-    def synthesize(
-        self, utterances: Iterable[tuple[Utterance, Path]], jobs: int
-    ) -> Iterator[tuple[Utterance, Path]]:
-        """Speak each utterance into its path (a verified WAV); yield each as it is done."""
-
-
-def check_espeak() -> None:
-    # The espeak-ng package brings the library pyttsx3 loads; its command is the sign of it.
-    if shutil.which("espeak-ng") is None:
-        raise ToolMissingError(
-            "eSpeak NG is not installed: run `make run` (it installs it) "
-            "or `sudo apt-get install espeak-ng`"
-        )
-
-
-@lru_cache(maxsize=1)
-def _pyttsx3_version() -> str:
-    """The installed pyttsx3's version, read from its ``.dist-info`` folder's name.
-
-    importlib.metadata would cost every build, even one with nothing to do, 70 ms and
-    7 MB (it imports the email package); it is only the fallback for unusual installs.
+    ``offset`` and ``length`` count characters of ``Utterance.text`` (``length`` 0 when
+    the engine does not say); ``sample`` counts samples from the start of the clip as the
+    engine wrote it, before the cache trims its leading silence. Events come in the
+    engine's order; one written word may give several (eSpeak reads "1,234" as four words
+    at nearby offsets).
     """
-    import pyttsx3
 
-    found = list(Path(pyttsx3.__file__).resolve().parent.parent.glob("pyttsx3-*.dist-info"))
-    if len(found) == 1:
-        return found[0].name.removeprefix("pyttsx3-").removesuffix(".dist-info")
-    import importlib.metadata
-
-    return importlib.metadata.version("pyttsx3")
+    offset: int
+    length: int
+    sample: int
 
 
-@lru_cache(maxsize=1)
-def _espeak_version() -> str:
-    check_espeak()
-    try:
-        from pyttsx3.drivers import _espeak  # loads the library; does not initialise it
+@dataclass(frozen=True)
+class SpokenClip:
+    """An utterance spoken: its verified clip and the word events the engine reported
+    (empty when the engine reports none)."""
 
-        return _espeak.Info(None).decode()
-    except Exception as exc:  # a broken install: say so rather than guess a version
-        raise ToolMissingError(
-            f"eSpeak NG could not be loaded ({exc}): reinstall espeak-ng"
-        ) from exc
+    utterance: Utterance
+    path: Path
+    words: tuple[WordEvent, ...] = ()
 
 
-class Pyttsx3Engine:
-    """pyttsx3 over eSpeak NG, run in a pool of persistent worker processes."""
+class SpeechEngine(Protocol):
+    """What the builder needs from an offline engine.
 
-    name = "pyttsx3"
+    The clip cache key is the utterance's text, ``identity()``, ``settings_key(voice)``
+    and ``SAMPLE_FORMAT``: whatever else changes an engine's sound must be in one of them.
+    """
 
-    def __init__(self, timeout_base: float = 20.0, timeout_per_char: float = 0.05) -> None:
-        self.timeout_base = timeout_base
-        self.timeout_per_char = timeout_per_char
+    name: str  # short, for choosing an engine ("espeak", "fake")
 
     def identity(self) -> str:
-        return f"pyttsx3-{_pyttsx3_version()}/espeak-ng-{_espeak_version()}"
+        """The engine and its version, e.g. ``pyttsx3-2.99/espeak-ng-1.51``: in every
+        clip's cache key and the manifest's ``voice.engine``."""
+        ...
+
+    def settings_key(self, voice: VoiceSettings) -> dict:
+        """The voice settings as they enter the clip cache key (an engine whose voices are
+        files adds the file's content hash)."""
+        ...
 
     def voices(self) -> list[Voice]:
-        return _list_voices()
+        """The voices this engine offers, in its own order (the first for a language wins)."""
+        ...
 
     def synthesize(
         self, utterances: Iterable[tuple[Utterance, Path]], jobs: int
-    ) -> Iterator[tuple[Utterance, Path]]:
-        check_espeak()
-        pool = _WorkerPool(max(1, jobs), self.timeout_base, self.timeout_per_char)
-        try:
-            yield from pool.run(utterances)
-        finally:
-            pool.close()
+    ) -> Iterator[SpokenClip]:
+        """Speak each utterance into its path, up to ``jobs`` at once; yield each clip as it
+        is done and verified (``speech_pool.verify_clip``), in any order. Raises
+        ``SynthesisError`` naming the utterance's label when one cannot be spoken."""
+        ...
 
 
-@looked_up_once
-def _list_voices() -> list[Voice]:
-    # Listing voices initialises eSpeak, so it runs in a throwaway worker process.
-    check_espeak()
-    proc = _spawn_worker("--voices")
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise ToolMissingError("eSpeak NG did not answer when asked for its voices") from None
-    if proc.returncode != 0 or not out.strip():
-        raise ToolMissingError("eSpeak NG could not list its voices: reinstall espeak-ng")
-    return [Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"]) for v in json.loads(out)]
+def default_engine() -> SpeechEngine:
+    """The engine a build uses unless told otherwise: eSpeak NG (the fake one when
+    ``AUDIO_EDITION_ENGINE=fake``, for tests)."""
+    if os.environ.get(ENGINE_ENV) == "fake":
+        from .engines.fake import FakeEngine
+
+        return FakeEngine()
+    from .engines.espeak import EspeakEngine
+
+    return EspeakEngine()
 
 
 def resolve_voice(
@@ -285,200 +237,3 @@ def voices_for_language(voices: list[Voice], language: str) -> list[Voice]:
         if found:
             return found
     return []
-
-
-# ---------------------------------------------------------------- verification
-
-
-# How long one character may take to speak at REFERENCE_RATE, (shortest, longest) in
-# seconds, by kind of character. Measured with eSpeak NG 1.51 on short sentences:
-# - Latin, Cyrillic, Arabic, Devanagari, Greek, Hebrew... in their own voice: 8.6 to 18
-#   characters a second, 6 to 8 for a one-word sentence;
-# - East Asian wide characters (Han, kana, Hangul, full-width forms) carry a syllable or
-#   a word each: 1.3 (Japanese voice on kanji) to 7.9 (kana) a second, and 0.7 when a
-#   voice names them as foreign letters ("fullwidth A" in Japanese);
-# - a non-Latin letter in a voice that does not read its script is named letter by
-#   letter: 1.4 to 1.8 a second (an Urdu sentence in the English voice);
-# - numbers and symbols expand when spoken ("1,234" is four words).
-# Everything else keeps the bounds of 16 characters a second, 0.1 to 8 times that.
-REFERENCE_RATE = 175
-_SECONDS_PER_CHAR = {
-    "wide": (1 / 30, 1 / 0.3),
-    "letter": (1 / 160, 1 / 1.0),
-    "other": (1 / 160, 1 / 2.0),
-}
-_SLACK_SECONDS = 3.0  # silence at the ends, and a one-word sentence's slowness
-
-
-def plausible_seconds(text: str, rate: int) -> tuple[float, float]:
-    """The shortest and longest plausible length of ``text`` spoken at ``rate`` (wpm)."""
-    counts = Counter(_char_kind(c) for c in text) if text else Counter(other=1)
-    scale = REFERENCE_RATE / rate
-    shortest = sum(n * _SECONDS_PER_CHAR[kind][0] for kind, n in counts.items()) * scale
-    longest = sum(n * _SECONDS_PER_CHAR[kind][1] for kind, n in counts.items()) * scale
-    return shortest, longest + _SLACK_SECONDS
-
-
-@lru_cache(maxsize=4096)
-def _char_kind(char: str) -> str:
-    if unicodedata.east_asian_width(char) in ("W", "F", "H"):
-        return "wide"
-    if script_of(char) not in (None, "LATIN"):
-        return "letter"  # named letter by letter by a voice that cannot read its script
-    return "other"
-
-
-def verify_clip(path: Path, text: str, rate: int) -> str | None:
-    """Why a clip is not usable, or None: exists, decodes, and lasts plausibly long."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            if (w.getnchannels(), w.getsampwidth(), w.getframerate()) != (1, 2, SAMPLE_RATE):
-                return "wrong sample format"
-            frames = w.getnframes()
-            data = w.readframes(frames)
-    except FileNotFoundError:
-        return "no file was written"
-    except (wave.Error, EOFError, OSError) as exc:
-        return f"unreadable WAV ({exc})"
-    if frames == 0 or len(data) != frames * 2:
-        return "empty or truncated WAV"
-    seconds = frames / SAMPLE_RATE
-    shortest, longest = plausible_seconds(text, rate)
-    if not shortest <= seconds <= longest:
-        return f"implausible length {seconds:.2f}s for {len(text)} characters"
-    return None
-
-
-# ---------------------------------------------------------------- worker pool
-
-
-def _spawn_worker(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        # Run as a file, not with -m: -m would import the whole package first (its
-        # __init__ loads the builder), 0.1 s of CPU for each worker. -P keeps the
-        # package's own folder off sys.path, where its modules could shadow others.
-        [sys.executable, "-P", str(Path(__file__).with_name("speech_worker.py")), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-        # Own process group: a Ctrl-C reaches the builder, which stops its workers itself.
-        start_new_session=True,
-    )
-
-
-@dataclass
-class _Worker:
-    proc: subprocess.Popen = field(default_factory=_spawn_worker)
-    job: tuple[Utterance, Path] | None = None
-    started: float = 0.0
-    attempts: int = 0
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        # Closing flushes any job still buffered for the dead worker: the pipe is broken.
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        self.proc.stdout.close()
-
-
-class _WorkerPool:
-    def __init__(self, size: int, timeout_base: float, timeout_per_char: float) -> None:
-        self._size = size
-        self._timeout_base = timeout_base
-        self._timeout_per_char = timeout_per_char
-        self._workers: list[_Worker] = []
-
-    def _timeout(self, utterance: Utterance) -> float:
-        return self._timeout_base + self._timeout_per_char * len(utterance.text)
-
-    def run(self, jobs: Iterable[tuple[Utterance, Path]]) -> Iterator[tuple[Utterance, Path]]:
-        pending = list(jobs)
-        pending.reverse()  # pop() from the end keeps the article's order
-        retries: list[tuple[tuple[Utterance, Path], int]] = []
-        if not pending:
-            return
-        self._workers = [_Worker() for _ in range(min(self._size, len(pending)))]
-        busy = 0
-        while pending or retries or busy:
-            for w in self._workers:
-                if w.job is None and (retries or pending):
-                    job, attempts = retries.pop() if retries else (pending.pop(), 0)
-                    self._assign(w, job, attempts)
-                    busy += 1
-            for w, problem in self._wait():
-                job, attempts = w.job, w.attempts
-                w.job = None
-                busy -= 1
-                if problem is None:
-                    yield job
-                elif attempts + 1 >= MAX_ATTEMPTS:
-                    raise SynthesisError(
-                        f"{job[0].label}: speech failed {MAX_ATTEMPTS} times ({problem})"
-                    )
-                else:
-                    retries.append((job, attempts + 1))
-
-    def _assign(self, w: _Worker, job: tuple[Utterance, Path], attempts: int) -> None:
-        utterance, path = job
-        path.unlink(missing_ok=True)
-        w.job, w.attempts, w.started = job, attempts, time.monotonic()
-        message = {
-            "text": utterance.text,
-            "settings": asdict(utterance.settings),
-            "path": str(path),
-        }
-        try:
-            w.proc.stdin.write(json.dumps(message, allow_nan=False) + "\n")
-            w.proc.stdin.flush()
-        except OSError:
-            pass  # a dead worker: its closed stdout reports it in _wait
-
-    def _wait(self) -> list[tuple[_Worker, str | None]]:
-        """Wait for answers; return (worker, None if its clip is good, else what went wrong)."""
-        active = [w for w in self._workers if w.job is not None]
-        deadline = min(w.started + self._timeout(w.job[0]) for w in active)
-        ready = multiprocessing.connection.wait(
-            [w.proc.stdout for w in active], timeout=max(0.0, deadline - time.monotonic())
-        )
-        results = []
-        for w in active:
-            if w.proc.stdout in ready:
-                results.append((w, self._collect(w)))
-            elif time.monotonic() >= w.started + self._timeout(w.job[0]):
-                self._replace(w)
-                results.append((w, "the engine hung and was restarted"))
-        return results
-
-    def _collect(self, w: _Worker) -> str | None:
-        line = w.proc.stdout.readline()
-        if not line:
-            self._replace(w)
-            return "the engine crashed and was restarted"
-        answer = json.loads(line)
-        if answer.get("os_error"):
-            # Writing the clip failed (a full or missing folder): no retry would mend it.
-            errno, cause = answer["os_error"]
-            raise OSError(errno, cause, str(w.job[1]))
-        if answer.get("why"):
-            self._replace(w)  # its engine is in a state that retrying there would not mend
-            return answer["why"]
-        if not answer.get("ok"):
-            return "the engine stopped before the end"
-        utterance, path = w.job
-        return verify_clip(path, utterance.text, utterance.settings.rate)
-
-    def _replace(self, w: _Worker) -> None:
-        w.kill()
-        w.proc = _spawn_worker()
-
-    def close(self) -> None:
-        for w in self._workers:
-            with contextlib.suppress(OSError):
-                w.proc.stdin.close()  # end of input: the worker exits
-        for w in self._workers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                w.proc.wait(timeout=2)
-            w.kill()
-        self._workers = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +62,7 @@ class Synthesis:
         self.made = 0
 
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
-        engine_id, vdict = self.engine.identity(), asdict(voice)
+        engine_id, vdict = self.engine.identity(), self.engine.settings_key(voice)
         return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
 
     def clips(
@@ -120,8 +119,8 @@ class Synthesis:
                 self.progress.advance()
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
-            for _, path in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self.keep_clip, path.stem, path))
+            for clip in self.engine.synthesize(jobs, self.settings.jobs):
+                pending.add(pool.submit(self.keep_clip, clip.path.stem, clip.path))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
         return infos

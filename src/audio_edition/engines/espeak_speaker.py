@@ -1,0 +1,151 @@
+"""eSpeak NG through pyttsx3, inside a speech worker process (see ``speech_worker``).
+
+pyttsx3's Linux driver (2.99) has measured defects this speaker works around, beside
+what the pool does for every engine (one utterance per worker, timeouts, retries, the
+check of every clip):
+
+- a failed write is swallowed inside eSpeak's callback and the driver's loop then waits
+  forever: the error is caught and the loop ended (``_catch_engine_errors``);
+- ``runAndWait()`` may return before the file exists, so the speaker waits for the
+  ``finished-utterance`` callback;
+- now and then a fresh engine keeps the driver's start-up rate (200 words a minute), so
+  the speaker checks eSpeak's own parameters after every sentence, speaks it again if
+  they were wrong, and asks to be replaced if that fails too.
+
+Word events come from eSpeak's synth callback, which the driver registers: the speaker
+registers its own, which notes each ``espeak_EVENT_WORD`` (its character position and
+its sample) and hands everything on to the driver's.
+
+Only this module imports pyttsx3, and only inside worker processes (eSpeak can be
+initialised once per process and never cleanly torn down).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+
+KEYS = ("voice", "rate", "volume", "pitch")
+
+
+def settings_in_force():
+    """A check that eSpeak is using the rate, volume and pitch a job asked for.
+
+    pyttsx3's driver sets rate 200 when it starts, then ours; eSpeak applies both on a
+    thread of its own. Seen here 7 times in about 45 cold builds: a fresh worker's
+    eSpeak kept 200 (espeak_GetParameter said so) and spoke every sentence too fast.
+    """
+    from pyttsx3.drivers import _espeak
+
+    get = _espeak.dll.espeak_GetParameter  # pyttsx3's binding drops the second argument
+    get.argtypes, get.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+
+    def in_force(settings: dict) -> bool:
+        wanted = {
+            _espeak.RATE: int(settings["rate"]),
+            _espeak.VOLUME: int(round(settings["volume"] * 100, 2)),  # as the driver sets it
+            _espeak.PITCH: int(settings["pitch"]),
+        }
+        return all(get(parameter, 1) == value for parameter, value in wanted.items())
+
+    return in_force
+
+
+class EspeakSpeaker:
+    """One pyttsx3 engine speaking one job at a time; ``in_force`` checks the settings."""
+
+    def __init__(self, engine, in_force=lambda settings: True) -> None:
+        self.engine = engine
+        self.in_force = in_force
+        self.current: dict = {}
+        self.finished: list[bool] = []
+        self.failures: list[BaseException] = []
+        self.words: list[list[int]] = []
+        engine.connect(
+            "finished-utterance", lambda name=None, completed=True: self.finished.append(completed)
+        )
+        self._driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+        self._listen_for_words()
+
+    def voices(self) -> list[dict]:
+        return [
+            {"id": v.id, "name": v.name, "languages": list(v.languages or ()), "gender": v.gender}
+            for v in self.engine.getProperty("voices")
+        ]
+
+    def speak(self, job: dict) -> dict:
+        hook, sys.unraisablehook = sys.unraisablehook, self._catch_engine_errors
+        try:
+            for _ in range(2):
+                if job["settings"] != self.current:
+                    for name in KEYS:
+                        self.engine.setProperty(name, job["settings"][name])
+                    self.current = job["settings"]
+                answer = self._speak(job)
+                if not answer["ok"] or self.in_force(job["settings"]):
+                    return answer
+                # Spoken with other settings: set them again and speak it again; if that
+                # fails too, the pool replaces this worker.
+                self.current = {}
+            return {"ok": False, "why": "eSpeak did not take the rate, volume or pitch asked for"}
+        finally:
+            sys.unraisablehook = hook
+
+    def _speak(self, job: dict) -> dict:
+        self.finished.clear()
+        self.failures.clear()
+        self.words.clear()
+        self.engine.save_to_file(job["text"], job["path"])
+        self.engine.runAndWait()
+        # runAndWait can return before the file exists: completion is finished-utterance.
+        while not self.finished and not self.failures:
+            time.sleep(0.005)
+        if self.failures:
+            return _failure(self.failures[0])
+        return {"ok": self.finished[0], "words": list(self.words)}
+
+    def _catch_engine_errors(self, unraisable) -> None:
+        """pyttsx3's driver writes the clip inside eSpeak's callback, where an exception (a
+        full disk) is only printed, and its loop then waits forever for an end it will
+        never signal. Keep the error for the answer, print nothing, and end the loop."""
+        self.failures.append(unraisable.exc_value)
+        if self._driver is not None:
+            self._driver.endLoop()
+
+    def _listen_for_words(self) -> None:
+        """Put a callback before the driver's that notes eSpeak's word events. A driver
+        without the expected parts (another pyttsx3) is left alone: no words, no harm."""
+        try:
+            from pyttsx3.drivers import _espeak
+
+            driver_callback = self._driver._onSynth
+            word, end = _espeak.EVENT_WORD, _espeak.EVENT_LIST_TERMINATED
+        except (AttributeError, ImportError):
+            return
+
+        def on_synth(wav, numsamples, events):
+            i = 0
+            while events[i].type != end:
+                event = events[i]
+                if event.type == word and self._driver._speaking:
+                    # eSpeak counts characters from 1; ``sample`` is where the word starts.
+                    self.words.append([event.text_position - 1, event.length, event.sample])
+                i += 1
+            return driver_callback(wav, numsamples, events)
+
+        _espeak.SetSynthCallback(on_synth)  # kept alive by _espeak's module global
+
+
+def _failure(exc: BaseException) -> dict:
+    cause = exc if isinstance(exc, OSError) else exc.__context__
+    if isinstance(cause, OSError):
+        # The clip could not be written: the pool reports it rather than retrying.
+        return {"ok": False, "os_error": [cause.errno, cause.strerror or str(cause)]}
+    return {"ok": False, "why": f"the engine failed ({exc})"}
+
+
+def open_speaker() -> EspeakSpeaker:
+    import pyttsx3
+
+    return EspeakSpeaker(pyttsx3.init("espeak"), settings_in_force())
