@@ -16,6 +16,16 @@ SAMPLE = REPO / "text" / "gwadar-editorial.txt"
 CLI = [sys.executable, "-m", "audio_edition.cli"]
 
 
+def require(tool: str, how: str = "run `make test`, which installs it") -> str:
+    """The path of a tool the tests use (a name on PATH, or an absolute path). The project
+    installs its own tools (`make test`), so a missing one fails the test that needs it,
+    saying how to install it: it is never skipped in silence."""
+    found = tool if Path(tool).is_absolute() and Path(tool).exists() else shutil.which(tool)
+    if not found:
+        pytest.fail(f"{tool} is missing: {how}")
+    return found
+
+
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
     """Run `audio-edition ARGS` as a user would; return the completed process."""
     full_env = {**os.environ, **(env or {})}

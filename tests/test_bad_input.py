@@ -62,33 +62,11 @@ def test_invalid_utf8_names_the_byte(built):
     assert "byte 17" in line
 
 
-def test_missing_path(built):
-    _fails_cleanly(run_cli("build", "text/nope.txt", cwd=built), 1, "nope.txt", "no such")
-
-
-def test_folder_without_articles(built):
-    (built / "empty").mkdir()
-    _fails_cleanly(run_cli("build", "empty", cwd=built), 1, "empty", "no articles")
-
-
 def test_unknown_voice_names_close_matches(built):
     before = _snapshot(built)
     line = _fails_cleanly(run_cli("build", "--voice", "en-uss", cwd=built), 2, "unknown voice")
     assert "en-us" in line
     assert _snapshot(built) == before
-
-
-def test_rate_out_of_range(built):
-    _fails_cleanly(run_cli("build", "--rate", "5000", cwd=built), 2, "rate", "80", "450")
-
-
-def test_unknown_format(built):
-    _fails_cleanly(run_cli("build", "--format", "m4b,wma", cwd=built), 2, "wma")
-
-
-def test_output_folder_that_cannot_be_written(built):
-    (built / "blocked").write_text("a file, not a folder")
-    _fails_cleanly(run_cli("build", "--out", "blocked/audio", cwd=built), 1, "blocked")
 
 
 def test_missing_ffmpeg_says_how_to_install_it(built, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from audio_edition.loudness import (
 
 RATE = 22050
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
 
 # --- signal generators (22,050 Hz mono) -------------------------------------------------
@@ -213,7 +211,6 @@ SIGNALS = {
 }
 
 
-@needs_ffmpeg
 @pytest.mark.integration
 @pytest.mark.parametrize("name", sorted(SIGNALS))
 def test_single_clip_matches_ffmpeg(name: str, tmp_path: Path) -> None:
@@ -229,7 +226,6 @@ def split_into_clips(samples: np.ndarray, seconds: list[float]) -> list[np.ndarr
     return np.split(samples, cuts)
 
 
-@needs_ffmpeg
 @pytest.mark.integration
 @pytest.mark.parametrize("gap_s", [0.0, 0.25, 0.8])
 def test_combined_clip_stats_match_ffmpeg_on_the_concatenation(
@@ -254,7 +250,6 @@ def varied_clips() -> list[np.ndarray]:
     return clips
 
 
-@needs_ffmpeg
 @pytest.mark.integration
 def test_clip_gains_bring_an_edition_to_target_under_the_peak_ceiling(tmp_path: Path) -> None:
     clips = [limit_peaks(c) for c in varied_clips()]

@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
-from .conftest import REPO, run_cli
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from .conftest import REPO, require, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +38,6 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AUDIO = "document.getElementById('audio')"
 SCREENSHOT = REPO / "docs" / "web-page.png"
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
-    )
-
 
 # ---------------------------------------------------------------- fixtures
 
@@ -51,7 +45,8 @@ if not Path(CHROMIUM).exists():
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        path = require(CHROMIUM, "`make test` installs Debian's chromium")
+        chromium = p.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
 
