@@ -35,7 +35,6 @@ from audio_edition.loudness import (
 RATE = 22050
 
 
-
 # --- signal generators (22,050 Hz mono) -------------------------------------------------
 
 

@@ -42,12 +42,26 @@ class Spoken:
     gain_db: float
     owner: str | int  # its paragraph's number, or "opening" / "closing"
 
+    @property
+    def samples(self) -> int:
+        return self.clip.samples
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A pause in a segment, in samples."""
+
+    samples: int
+
+
+Part = Spoken | Silence  # what a segment is made of, in order
+
 
 @dataclass(frozen=True)
 class Segment:
     """A stretch of the edition encoded on its own: its parts and where each clip sits."""
 
-    parts: tuple[Spoken | int, ...]  # a clip, or a silence of n samples
+    parts: tuple[Part, ...]
     lead: int  # silence before the content, so content starts at the same decoded sample
     length: int  # decoded length in samples, equal in every codec
 
@@ -55,19 +69,24 @@ class Segment:
         """Each clip with its start and end, in samples from the segment's decoded start."""
         pos, out = self.lead, []
         for part in self.parts:
-            if isinstance(part, int):
-                pos += part
-            else:
-                out.append((part, pos, pos + part.clip.samples))
-                pos += part.clip.samples
+            if isinstance(part, Spoken):
+                out.append((part, pos, pos + part.samples))
+            pos += part.samples
         return out
 
+    def clips(self) -> list[Spoken]:
+        return [p for p in self.parts if isinstance(p, Spoken)]
+
     def content_samples(self) -> int:
-        return sum(p if isinstance(p, int) else p.clip.samples for p in self.parts)
+        return sum(p.samples for p in self.parts)
 
     def recipe_key(self, codec: Codec, encoder: str) -> str:
         """The cache key of this segment encoded with ``codec``: its exact PCM and encoder."""
-        parts = [p if isinstance(p, int) else [p.clip.key, p.gain_db] for p in self.parts]
+        # A silence as its length, a clip as [key, gain]: the recipe as it has always been
+        # written, so the keys of segments already in caches stay the same.
+        parts = [
+            [p.clip.key, p.gain_db] if isinstance(p, Spoken) else p.samples for p in self.parts
+        ]
         pre, post = pads(self.content_samples(), self.lead, self.length, codec)
         return hash_key(
             {
@@ -101,23 +120,27 @@ class _Said(Protocol):
 S = TypeVar("S", bound=_Said)
 
 
-def paragraph_parts(spoken: Sequence[S], pauses: Pauses) -> list[S | int]:
+def paragraph_parts(spoken: Sequence[S], pauses: Pauses) -> list[S | Silence]:
     """One paragraph's (or announcement's) utterances with the pauses between them.
 
     A heading (all its parts, if it was too long for one) gets a longer pause before and
     after it; the paragraph pause ends it.
     """
-    parts: list[S | int] = []
+    parts: list[S | Silence] = []
     if spoken and spoken[0].role == "heading":
-        parts.append(ms_to_samples(pauses.heading_before_ms))
+        parts.append(pause(pauses.heading_before_ms))
     for i, item in enumerate(spoken):
         parts.append(item)
         if i + 1 < len(spoken):
             after_heading = item.role == "heading" and spoken[i + 1].role != "heading"
             gap = pauses.heading_after_ms if after_heading else pauses.sentence_ms
-            parts.append(ms_to_samples(gap))
-    parts.append(ms_to_samples(pauses.paragraph_ms))
+            parts.append(pause(gap))
+    parts.append(pause(pauses.paragraph_ms))
     return parts
+
+
+def pause(ms: float) -> Silence:
+    return Silence(ms_to_samples(ms))
 
 
 def aligned_lead() -> int:
@@ -153,8 +176,8 @@ def pads(content: int, lead: int, length: int, codec: Codec) -> tuple[int, int]:
     return fill
 
 
-def make_segment(parts: Sequence[Spoken | int]) -> Segment:
-    content = sum(p if isinstance(p, int) else p.clip.samples for p in parts)
+def make_segment(parts: Sequence[Part]) -> Segment:
+    content = sum(p.samples for p in parts)
     return Segment(tuple(parts), aligned_lead(), aligned_length(content))
 
 
@@ -208,7 +231,7 @@ def write_segment(segment: Segment, codec: Codec, cache: Cache, sink: BinaryIO) 
 
 
 def write_parts(
-    parts: Iterable[Spoken | int], codec: Codec, cache: Cache, sink: BinaryIO
+    parts: Iterable[Part], codec: Codec, cache: Cache, sink: BinaryIO
 ) -> tuple[Segment, int]:
     """Write a segment's PCM for one codec as its parts come; return it and its samples.
 
@@ -220,10 +243,10 @@ def write_parts(
     """
     pre = aligned_lead() - codec.lead_samples
     written = _write(_silence(pre), sink)
-    done: list[Spoken | int] = []
+    done: list[Part] = []
     for part in parts:
-        if isinstance(part, int):
-            piece = _silence(part)
+        if isinstance(part, Silence):
+            piece = _silence(part.samples)
         else:
             piece = _clip_segment(apply_gain(cache.read_clip(part.clip), part.gain_db))
         written += _write(piece, sink)

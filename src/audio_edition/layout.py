@@ -19,7 +19,7 @@ from .config import Settings
 from .tools import ffmpeg_version
 
 if TYPE_CHECKING:
-    from .assemble import Segment, Spoken
+    from .assemble import Part, Segment
     from .cache import Cache, ClipInfo
     from .encode import Codec
     from .script import Item
@@ -66,10 +66,10 @@ class Layout:
 
     def segment_parts(
         self, items: list[Item], clip_of: Callable[[Item], ClipInfo]
-    ) -> Iterator[Spoken | int]:
+    ) -> Iterator[Part]:
         """A segment's clips and pauses in order, asking ``clip_of`` for each clip only
         when it is reached (an encoder streaming the segment waits there for speech)."""
-        from .assemble import Spoken, paragraph_parts
+        from .assemble import Silence, Spoken, paragraph_parts
         from .loudness import clip_gain
 
         # Half a dB under the ceiling: lossy encoding overshoots peaks a little.
@@ -78,7 +78,7 @@ class Layout:
         for owner in dict.fromkeys(item.owner for item in items):
             said = [item for item in items if item.owner == owner]
             for part in paragraph_parts(said, self.settings.pauses):
-                if isinstance(part, int):
+                if isinstance(part, Silence):
                     yield part
                     continue
                 clip = clip_of(part)
@@ -165,10 +165,7 @@ def edition_manifest(
     from .manifest import build_manifest
 
     predicted = integrated_loudness(
-        (p.clip.loudness, p.gain_db)
-        for seg in segments
-        for p in seg.parts
-        if not isinstance(p, int)
+        (p.clip.loudness, p.gain_db) for seg in segments for p in seg.clips()
     )
     loudness = {
         "target_lufs": settings.loudness_lufs,
