@@ -39,13 +39,13 @@ from .clips import processing_version
 from .errors import CacheError, DamagedEntry
 from .files import atomic_write_bytes, digest_line, digest_path, hash_key, sha256_file
 from .loudness import ClipLoudness
+from .pcm import SAMPLE_RATE
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .clips import Prepared
 
-SAMPLE_RATE = 22050
 
 # Bump when clip processing (trimming, limiting) or the layout on disk changes.
 # 5: sidecars and segments record their content hashes; project records; a lock file.

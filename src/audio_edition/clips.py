@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import SynthesisError
+from .pcm import SAMPLE_RATE
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .loudness import ClipLoudness
 
-SAMPLE_RATE = 22050
 TRIM_THRESHOLD = 200  # |sample| below this (about -44 dBFS) counts as silence when trimming
 TRIM_MARGIN = 330  # samples (15 ms) kept around speech so consonant edges are not cut
 

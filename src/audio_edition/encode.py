@@ -69,9 +69,9 @@ from typing import IO, BinaryIO
 
 from audio_edition.errors import AudioEditionError
 from audio_edition.files import record_digest
+from audio_edition.pcm import SAMPLE_RATE
 from audio_edition.tools import ffmpeg_missing
 
-SAMPLE_RATE = 22050
 MAX_CHAPTERS = 255
 FFMPEG = "ffmpeg"
 _CHUNK = 1 << 20

@@ -20,9 +20,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from .pcm import SAMPLE_RATE
+
 log = logging.getLogger(__name__)
 
-DEFAULT_RATE = 22050
 # BS.1770 constants: mono loudness = -0.691 + 10*log10(mean K-weighted power).
 LOUDNESS_OFFSET = -0.691
 ABSOLUTE_GATE_LUFS = -70.0
@@ -230,7 +231,7 @@ def _true_peak_db(x: np.ndarray) -> float:
     return max(20.0 * math.log10(peak), SILENCE_DBTP)
 
 
-def measure_clip(samples: np.ndarray, rate: int = DEFAULT_RATE) -> ClipLoudness:
+def measure_clip(samples: np.ndarray, rate: int = SAMPLE_RATE) -> ClipLoudness:
     """Measure one mono clip (int16, or float in [-1, 1]) for later combination."""
     if rate <= 0:
         raise ValueError(f"sample rate must be positive, got {rate}")
@@ -310,7 +311,7 @@ CREST_DB = 14.8
 LIMITER_WINDOW_S = 0.02  # attack and release; longer than a voice's pitch period
 
 
-def gated_level_db(samples: np.ndarray, rate: int = DEFAULT_RATE) -> float:
+def gated_level_db(samples: np.ndarray, rate: int = SAMPLE_RATE) -> float:
     """The clip's power in dBFS, gated as BS.1770 gates loudness, but not K-weighted."""
     powers = _block_powers(_as_float(samples), rate)
     return integrated_loudness([(ClipLoudness(powers, SILENCE_DBTP), 0.0)]) - LOUDNESS_OFFSET
@@ -320,7 +321,7 @@ LIMITER_BLOCK = 21  # samples (about 1 ms, odd): the gain is worked out per bloc
 
 
 def limit_peaks(
-    samples: np.ndarray, rate: int = DEFAULT_RATE, crest_db: float = CREST_DB
+    samples: np.ndarray, rate: int = SAMPLE_RATE, crest_db: float = CREST_DB
 ) -> np.ndarray:
     """``samples`` (int16) with peaks held to ``crest_db`` above the clip's gated level.
 

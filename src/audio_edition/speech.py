@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import SourceError, UsageError
+from .pcm import SAMPLE_FORMAT, SAMPLE_RATE  # noqa: F401  (part of the engine interface)
 
-SAMPLE_RATE = 22050  # every engine's clips; pyttsx3's espeak driver hard-codes it
-SAMPLE_FORMAT = "s16le-22050-mono"
 ENGINE_ENV = "AUDIO_EDITION_ENGINE"  # "fake": for tests only
 
 
