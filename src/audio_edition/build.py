@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
 from .config import VOICE_KEYS, Settings, load_settings
+from .edition import BuildRecord, Manifest, read_manifest
 from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError, ToolMissingError
 from .files import (
     ARTICLE_SUFFIXES,
@@ -36,7 +37,7 @@ from .files import (
     read_cover_bytes,
     slugify,
 )
-from .manifest import content_key, read_manifest, write_manifest
+from .manifest import content_key, write_manifest
 from .outputs import (
     Orphan,
     Stage,
@@ -58,6 +59,7 @@ from .speech import (
 if TYPE_CHECKING:
     from .assemble import Segment, Spoken
     from .cache import Cache, ClipInfo
+    from .edition import Edition
     from .encode import Codec
     from .segment_queue import ClipBoard, SegmentQueue
     from .source import Article
@@ -408,17 +410,18 @@ class Builder:
         self._segments_used = set()
         with self.cache.io("write"), self.encoder(items, keys, plan, formats, cached) as ready:
             clips, synthesized = self.clips(items, keys, voice, path.name, cached, ready)
-        manifest, segments = self.lay_out(article, items, plan, clips, voice, path)
+        edition, segments = self.lay_out(article, items, plan, clips, voice, path)
         with Stage(self.out) as stage:
-            outputs = self.write_formats(manifest, segments, old, formats, slug, stage)
-            manifest["outputs"] = outputs
-            manifest["build"] = {
-                "input": key,
-                "generator": f"audio-edition {__version__}",
-                "article": article_from_out(path, self.out),
-                "utterances": len(items),  # headings and announcements may be in parts
-            }
-            changed = self.commit(slug, manifest, old, outputs, stage)
+            outputs, staged = self.write_formats(edition, segments, old, formats, slug, stage)
+            record = BuildRecord(
+                outputs=outputs,
+                input=key,
+                generator=f"audio-edition {__version__}",
+                article=article_from_out(path, self.out),
+                utterances=len(items),  # headings and announcements may be in parts
+            )
+            manifest = Manifest(edition, record)
+            changed = self.commit(slug, manifest, old, staged, stage)
         self.uses[slug] = {"clips": sorted(set(keys)), "segments": sorted(self._segments_used)}
         return _result(path, manifest, formats, self.out, synthesized, changed)
 
@@ -517,15 +520,16 @@ class Builder:
         queue.submit(render, codec, lambda: named[0], self.cache.segment_dir(codec.name))
 
     def codecs(self, formats: list[str]) -> list[Codec]:
-        from .formats import FORMATS, is_audio, with_needs
+        from .formats import FORMATS, with_needs
 
-        return [FORMATS[n].CODEC for n in with_needs(formats) if is_audio(n)]
+        return [c for n in with_needs(formats) if (c := FORMATS[n].codec) is not None]
 
     def segment_file(self, segment: Segment, codec: Codec) -> Path:
         key = segment.recipe_key(codec, ffmpeg_version())
         return self.cache.segment_path(codec.name, key, codec.segment_ext)
 
-    def lay_out(self, article, items, plan, clips, voice, path) -> tuple[dict, list[Segment]]:
+    def lay_out(self, article, items, plan, clips, voice, path) -> tuple[Edition, list[Segment]]:
+        from .edition import Loudness, Voice
         from .loudness import integrated_loudness
         from .manifest import build_manifest
 
@@ -536,17 +540,20 @@ class Builder:
             for p in seg.parts
             if not isinstance(p, int)
         )
-        voice_info = {
-            **asdict(voice),
-            "engine": self.engine.identity(),
-            "name": _voice_name(self.engine, voice.voice),
-        }
-        loudness = {
-            "target_lufs": self.settings.loudness_lufs,
+        voice_info = Voice(
+            voice=voice.voice,
+            name=_voice_name(self.engine, voice.voice),
+            engine=self.engine.identity(),
+            rate=voice.rate,
+            volume=voice.volume,
+            pitch=voice.pitch,
+        )
+        loudness = Loudness(
+            target_lufs=self.settings.loudness_lufs,
             # Silence has no loudness (-inf), and JSON has no infinity: null.
-            "predicted_lufs": round(predicted, 2) if math.isfinite(predicted) else None,
-            "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp,
-        }
+            predicted_lufs=round(predicted, 2) if math.isfinite(predicted) else None,
+            true_peak_ceiling_dbtp=self.settings.true_peak_dbtp,
+        )
         source = _display_path(path, self.project)
         return build_manifest(article, segments, voice_info, loudness, source), segments
 
@@ -574,57 +581,57 @@ class Builder:
     # -- formats
     def write_formats(
         self,
-        manifest: dict,
+        edition: Edition,
         segments: list[Segment],
-        old: dict | None,
+        old: Manifest | None,
         formats: list[str],
         slug: str,
         stage: Stage,
-    ) -> dict:
-        """Stage every format whose content changed; keep the others as they are."""
-        from .formats import FORMATS, is_audio, with_needs
+    ) -> tuple[dict[str, dict], list[str]]:
+        """Stage every format whose content changed; keep the others as they are.
+
+        Returns every output's record, and the file names staged (to publish)."""
+        from .formats import FORMATS, Context, with_needs
 
         outputs: dict[str, dict] = {}
-        previous = (old or {}).get("outputs", {})
+        staged: list[str] = []
+        previous = old.record.outputs if old else {}
+        content = content_key(edition)
         for name in with_needs(formats):
-            module = FORMATS[name]
-            final = self.out / f"{slug}{module.SUFFIX}"
-            if is_audio(name):
-                paths = self.encode(segments, module.CODEC)
-                inputs = {
-                    "segments": [p.stem for p in paths],
-                    "cover": _file_hash(self.settings.cover),
-                }
+            fmt = FORMATS[name]
+            final = self.out / f"{slug}{fmt.suffix}"
+            inputs: dict = {"version": fmt.version}
+            if fmt.codec is not None:
+                paths = self.encode(segments, fmt.codec)
+                inputs |= {"segments": [p.stem for p in paths]}
+                inputs |= {"cover": _file_hash(self.settings.cover)}
             else:
                 # A format that links every output (the web page) changes when any does.
-                reads = outputs if getattr(module, "LINKS_ALL", False) else module.NEEDS
-                inputs = {
-                    "needs": {n: outputs[n]["fingerprint"] for n in reads},
-                    "version": module.VERSION,
-                }
-            fingerprint = hash_key({**inputs, "manifest": content_key(manifest)})
+                reads = outputs if fmt.links_all else fmt.needs
+                inputs |= {"needs": {n: outputs[n]["fingerprint"] for n in reads}}
+            fingerprint = hash_key({**inputs, "manifest": content})
             prev = previous.get(name)
             unchanged = prev and prev.get("fingerprint") == fingerprint and intact(final, prev)
             if unchanged and not self.settings.force:
                 outputs[name] = prev
                 continue
-            staged = stage.path(final.name)
-            if is_audio(name):
-                module.write(manifest, paths, staged, cover=self.settings.cover)
-            else:
-                audio = {n: self._current(o, stage) for n, o in outputs.items()}
-                module.write(manifest, audio, staged)
-            outputs[name] = {
-                "path": final.name,
-                **stage.record(final.name),
-                "fingerprint": fingerprint,
-                "staged": True,
-            }
-        return outputs
+            context = Context(
+                edition,
+                stage.path(final.name),
+                outputs={n: self._current(o, staged, stage) for n, o in outputs.items()},
+                segments=paths if fmt.codec is not None else [],
+                cover=self.settings.cover,
+            )
+            fmt.write(context)
+            outputs[name] = {"path": final.name, **stage.record(final.name)}
+            outputs[name]["fingerprint"] = fingerprint
+            staged.append(final.name)
+        return outputs, staged
 
-    def _current(self, info: dict, stage: Stage) -> Path:
+    def _current(self, info: dict, staged: list[str], stage: Stage) -> Path:
         """Where an output's bytes are now: staged this build, or already in place."""
-        return stage.folder / info["path"] if info.get("staged") else self.out / info["path"]
+        name = info["path"]
+        return stage.folder / name if name in staged else self.out / name
 
     def encode(self, segments: list[Segment], codec: Codec) -> list[Path]:
         """Each segment's encoded file, encoding any the background did not (a safety net)."""
@@ -642,16 +649,17 @@ class Builder:
         return paths
 
     def commit(
-        self, slug: str, manifest: dict, old: dict | None, outputs: dict, stage: Stage
+        self, slug: str, manifest: Manifest, old: Manifest | None, staged: list[str], stage: Stage
     ) -> bool:
         """Rename every staged output into place, the manifest last; remove stale ones."""
-        staged = [info["path"] for info in outputs.values() if info.pop("staged", False)]
         stage.publish(staged)
         changed = bool(staged)
-        for name, info in (old or {}).get("outputs", {}).items():
+        outputs = manifest.record.outputs
+        for name, info in (old.record.outputs if old else {}).items():
             if name in outputs:
                 continue
-            if content_key(old) == content_key(manifest) and intact(self.out / info["path"], info):
+            same = old is not None and content_key(old.edition) == content_key(manifest.edition)
+            if same and intact(self.out / info["path"], info):
                 outputs[name] = info  # not asked for this time, and still this edition's audio
             else:
                 (self.out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
@@ -687,10 +695,10 @@ def _quietly(call: Callable[[], object]) -> None:
         call()
 
 
-def _check_owner(path: Path, old: dict | None, manifest_path: Path) -> None:
+def _check_owner(path: Path, old: Manifest | None, manifest_path: Path) -> None:
     """Refuse to overwrite another article's edition of the same name (built earlier, from
     another folder); an edition whose article is gone (renamed) may be taken over."""
-    other = edition_article(old or {}, manifest_path.parent)
+    other = edition_article(old.record.article if old else None, manifest_path.parent)
     if other and other != path.resolve() and other.is_file():
         raise SourceError(
             f"{path}: builds to the same edition name as {other} ({manifest_path}); "
@@ -698,12 +706,12 @@ def _check_owner(path: Path, old: dict | None, manifest_path: Path) -> None:
         )
 
 
-def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
-    outputs = old.get("outputs", {})
+def _up_to_date(old: Manifest, key: str, formats: list[str], out: Path) -> bool:
     from .formats import with_needs
 
+    outputs = old.record.outputs
     formats = with_needs(formats)
-    return old.get("build", {}).get("input") == key and all(
+    return old.record.input == key and all(
         f in outputs and intact(out / outputs[f]["path"], outputs[f]) for f in formats
     )
 
@@ -720,20 +728,20 @@ def _display_path(path: Path, project: Path) -> str:
 
 
 def _result(
-    path: Path, manifest: dict, formats: list[str], out: Path, synthesized: int, changed: bool
+    path: Path, manifest: Manifest, formats: list[str], out: Path, synthesized: int, changed: bool
 ) -> EditionResult:
-    count = manifest.get("build", {}).get("utterances")
-    if count is None:  # a manifest from before headings were split
-        count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
-        count += sum(1 for a in manifest["announcements"].values() if a)
+    edition, record = manifest.edition, manifest.record
+    count = record.utterances
+    if count is None:  # not recorded: count what the edition says
+        count = len(edition.utterances())
     return EditionResult(
         source=str(path),
-        outputs={f: str(out / o["path"]) for f, o in manifest["outputs"].items()},
-        paragraphs=len(manifest["paragraphs"]),
-        sentences=sum(len(p["sentences"]) for p in manifest["paragraphs"]),
+        outputs={f: str(out / o["path"]) for f, o in record.outputs.items()},
+        paragraphs=len(edition.paragraphs),
+        sentences=len(edition.sentences),
         synthesized=synthesized,
         reused=count - synthesized,
-        duration_ms=manifest["duration_ms"],
+        duration_ms=edition.duration_ms,
         changed=changed,
     )
 
@@ -793,12 +801,12 @@ def remove_orphans(out: Path, notify: Callable[[str], None]) -> list[Orphan]:
 
 
 def write_indexes(out: Path) -> None:
-    """Files that list every edition in ``out`` (e.g. the web page's index)."""
+    """Files that list every edition in ``out`` (e.g. the web page's index): each format's
+    ``write_index`` hook, for the built-in formats and the plug-ins this process used."""
     from .formats import FORMATS
 
-    for module in FORMATS.values():
-        if hasattr(module, "write_index"):
-            module.write_index(out)
+    for fmt in FORMATS.loaded():
+        fmt.write_index(out)
 
 
 def json_report(

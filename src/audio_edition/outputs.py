@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .edition import read_manifest
 from .errors import AudioEditionError
-from .manifest import read_manifest
 
 LOCK_NAME = ".audio-edition.lock"
 STAGING_PREFIX = ".staging-"
@@ -164,9 +164,9 @@ def article_from_out(article: Path, out: Path) -> str:
     return os.path.relpath(article.resolve(), out.resolve())
 
 
-def edition_article(manifest: dict, out: Path) -> Path | None:
-    """The article an edition in ``out`` was built from (None for older manifests)."""
-    article = manifest.get("build", {}).get("article")
+def edition_article(article: str | None, out: Path) -> Path | None:
+    """The article an edition in ``out`` was built from, given as its build record has it
+    (None: not recorded)."""
     return (out / article).resolve() if isinstance(article, str) else None
 
 
@@ -175,10 +175,10 @@ def orphaned_editions(out: Path) -> list[Orphan]:
     manifest recorded its article's path are left alone: they cannot be told apart."""
     found = []
     for path in sorted(out.glob("*.json")) if out.is_dir() else []:
-        manifest = read_manifest(path) or {}
-        article = edition_article(manifest, out)
-        if article is None or article.is_file():
+        manifest = read_manifest(path)
+        article = edition_article(manifest.record.article if manifest else None, out)
+        if manifest is None or article is None or article.is_file():
             continue
-        files = [out / o["path"] for o in manifest.get("outputs", {}).values()]
+        files = [out / o["path"] for o in manifest.record.outputs.values()]
         found.append(Orphan(path, str(article), (*files, path)))
     return found
