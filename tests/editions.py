@@ -8,6 +8,9 @@ tests go through the same reading as a manifest file.
 from __future__ import annotations
 
 import copy
+import json
+from functools import cache
+from pathlib import Path
 
 from audio_edition.edition import SAMPLE_RATE, Edition
 
@@ -70,3 +73,29 @@ def _paragraph(number: int, p: dict) -> dict:
         **p,
         "sentences": sentences,
     }
+
+
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "manifest.schema.json"
+
+
+@cache
+def _validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(manifest: dict) -> list[str]:
+    """What in ``manifest`` (a manifest file's JSON) breaks docs/manifest.schema.json."""
+    errors = _validator().iter_errors(manifest)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+
+
+def check_manifests(folder: Path) -> None:
+    """Every manifest a build wrote in ``folder`` follows the schema."""
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "manifest_version" in data:
+            assert not schema_errors(data), f"{path}: {schema_errors(data)[:5]}"
