@@ -74,7 +74,15 @@ def test_an_edition_survives_json_and_back_unchanged():
 
 def test_the_manifest_file_holds_the_edition_and_its_build_record(tmp_path):
     record = BuildRecord(
-        outputs={"vtt": {"path": "demo.vtt", "bytes": 1, "sha256": "0" * 64, "fingerprint": "f"}},
+        outputs={
+            "vtt": {
+                "path": "demo.vtt",
+                "bytes": 1,
+                "sha256": "0" * 64,
+                "version": 1,
+                "fingerprint": "f",
+            }
+        },
         input="k",
         generator="audio-edition",
         article="../text/demo.md",

@@ -624,7 +624,7 @@ class Builder:
             )
             fmt.write(context)
             outputs[name] = {"path": final.name, **stage.record(final.name)}
-            outputs[name]["fingerprint"] = fingerprint
+            outputs[name] |= {"version": fmt.version, "fingerprint": fingerprint}
             staged.append(final.name)
         return outputs, staged
 
@@ -707,12 +707,16 @@ def _check_owner(path: Path, old: Manifest | None, manifest_path: Path) -> None:
 
 
 def _up_to_date(old: Manifest, key: str, formats: list[str], out: Path) -> bool:
-    from .formats import with_needs
+    """Whether the edition is built from these inputs, with every format's current version
+    (a new version of a format, a plug-in's too, rewrites its files), and still intact."""
+    from .formats import FORMATS, with_needs
 
     outputs = old.record.outputs
-    formats = with_needs(formats)
     return old.record.input == key and all(
-        f in outputs and intact(out / outputs[f]["path"], outputs[f]) for f in formats
+        f in outputs
+        and outputs[f].get("version") == FORMATS[f].version
+        and intact(out / outputs[f]["path"], outputs[f])
+        for f in with_needs(formats)
     )
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from .base import FORMAT_API, Context, Format
 
 __all__ = [
+    "Registry",
     "BUILTIN",
     "DEFAULT_FORMATS",
     "FORMATS",
@@ -93,48 +94,49 @@ class Registry(Mapping[str, Format]):
         return name in BUILTIN or name in self._all_targets()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(ordered(self._all_targets()))
+        return iter(self.ordered(self._all_targets()))
 
     def __len__(self) -> int:
         return len(self._all_targets())
 
     def loaded(self) -> list[Format]:
         """Every built-in format, and every plug-in used in this process."""
-        return [self[n] for n in ordered([*BUILTIN, *self._loaded])]
+        return [self[n] for n in self.ordered([*BUILTIN, *self._loaded])]
+
+    def ordered(self, names: Iterable[str]) -> list[str]:
+        """The named formats in build order: audio first, each after what it needs (when
+        also named), by ``order`` among the rest, and those linking all the others last."""
+        pending = sorted(
+            dict.fromkeys(names),
+            key=lambda n: (self[n].links_all, not self[n].is_audio, self[n].order, n),
+        )
+        done: list[str] = []
+        while pending:
+            ready = (
+                n for n in pending if all(d in done or d not in pending for d in self[n].needs)
+            )
+            name = next(ready, pending[0])  # a cycle: keep the declared order rather than loop
+            pending.remove(name)
+            done.append(name)
+        return done
+
+    def with_needs(self, names: Iterable[str]) -> list[str]:
+        """The formats to build: the ones asked for and the ones they read, in build order."""
+        wanted: dict[str, None] = {}
+
+        def add(name: str) -> None:
+            if name in wanted:
+                return
+            for need in self[name].needs:
+                add(need)
+            wanted.setdefault(name)
+
+        for name in names:
+            add(name)
+        return self.ordered(wanted)
 
 
 FORMATS = Registry()
 
-
-def ordered(names: Iterable[str]) -> list[str]:
-    """The named formats in build order: audio first, each after what it needs (when also
-    named), by ``order`` among the rest, and those linking all the others last."""
-    pending = sorted(
-        dict.fromkeys(names),
-        key=lambda n: (FORMATS[n].links_all, not FORMATS[n].is_audio, FORMATS[n].order, n),
-    )
-    done: list[str] = []
-    while pending:
-        name = next(
-            (n for n in pending if all(d in done or d not in pending for d in FORMATS[n].needs)),
-            pending[0],  # a cycle: keep the declared order rather than loop
-        )
-        pending.remove(name)
-        done.append(name)
-    return done
-
-
-def with_needs(names: Iterable[str]) -> list[str]:
-    """The formats to build: the ones asked for and the ones they read, in build order."""
-    wanted: dict[str, None] = {}
-
-    def add(name: str) -> None:
-        if name in wanted:
-            return
-        for need in FORMATS[name].needs:
-            add(need)
-        wanted.setdefault(name)
-
-    for name in names:
-        add(name)
-    return ordered(wanted)
+ordered = FORMATS.ordered
+with_needs = FORMATS.with_needs
