@@ -29,9 +29,18 @@ def require(tool: str, how: str = "run `make test`, which installs it") -> str:
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
     """Run `audio-edition ARGS` as a user would; return the completed process."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
+    result = subprocess.run(
         [*CLI, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+    if result.returncode == 0 and (not args or args[0] not in _NOT_BUILDS):
+        from .editions import check_manifests
+
+        out = args[args.index("--out") + 1] if "--out" in args else "audio"
+        check_manifests(Path(cwd) / out)  # every manifest a build writes follows the schema
+    return result
+
+
+_NOT_BUILDS = ("status", "voices", "formats", "clean", "--version", "--help", "-h")
 
 
 def build_json(project: Path, *args: str, env: dict | None = None) -> dict:

@@ -19,11 +19,13 @@ import pytest
 import srt
 import webvtt
 
+from audio_edition.edition import Edition
 from audio_edition.formats import cues
 from audio_edition.formats import srt as srt_format
 from audio_edition.formats.cues import MAX_LINES, MAX_MS, Cue
 
 from .conftest import SAMPLE, build_json
+from .editions import edition
 
 FORMATS = "vtt,srt,chapters-vtt,chapters-json"
 
@@ -260,15 +262,12 @@ def test_lines_are_balanced_and_short():
     assert len(lines) == 2 and all(len(line) <= 42 for line in lines)
 
 
-def _manifest(*texts: str) -> dict:
+def _manifest(*texts: str) -> Edition:
     sentences = [
         {"id": f"p1s{i}", "text": t, "start_ms": i * 2000, "end_ms": i * 2000 + 1500}
         for i, t in enumerate(texts, start=1)
     ]
-    return {
-        "announcements": {"opening": None, "closing": None},
-        "paragraphs": [{"id": "p1", "heading": None, "sentences": sentences}],
-    }
+    return edition({"paragraphs": [{"sentences": sentences}]})
 
 
 def test_srt_text_is_never_read_as_markup_or_as_a_timing_line():
@@ -294,21 +293,7 @@ def test_srt_leaves_plain_text_alone():
 
 
 def test_ids_of_split_cues_keep_the_element_id():
-    manifest = {
-        "announcements": {"opening": None, "closing": None},
-        "paragraphs": [
-            {
-                "id": "p1",
-                "heading": None,
-                "sentences": [
-                    {
-                        "id": "p1s1",
-                        "text": "One, two, three, four, five, six, seven, eight, nine.",
-                        "start_ms": 0,
-                        "end_ms": 9000,
-                    }
-                ],
-            }
-        ],
-    }
+    text = "One, two, three, four, five, six, seven, eight, nine."
+    sentence = {"id": "p1s1", "text": text, "start_ms": 0, "end_ms": 9000}
+    manifest = edition({"paragraphs": [{"sentences": [sentence]}]})
     assert [c.id for c in cues.captions(manifest)] == ["p1s1.1", "p1s1.2"]

@@ -10,6 +10,7 @@ from mutagen.oggopus import OggOpus
 
 from audio_edition.formats import opus
 
+from . import editions
 from .conftest import decode, ffprobe
 from .test_formats_captions import MARKDOWN, build
 
@@ -43,16 +44,8 @@ def test_ffprobe_reads_every_chapter_within_5_ms_of_the_manifest(edition):
 
 def test_chapter_comments_keep_the_milliseconds():
     # ffmpeg 5.1's own writer would round 1.5 s to a whole second; ours must not.
-    manifest = {
-        "title": "T",
-        "author": None,
-        "date": None,
-        "language": "en",
-        "publisher": None,
-        "voice": {"name": "English", "engine": "espeak"},
-        "chapters": [{"start_ms": 0, "title": "A"}, {"start_ms": 1500, "title": "B"}],
-    }
-    comments = opus.comments(manifest)
+    chapters = [{"index": 0, "title": "A"}, {"index": 1, "start_ms": 1500, "title": "B"}]
+    comments = opus.comments(editions.edition({"title": "T", "chapters": chapters}))
     assert comments["CHAPTER002"] == ["00:00:01.500"] and comments["CHAPTER002NAME"] == ["B"]
 
 

@@ -132,12 +132,13 @@ def test_adding_a_format_leaves_the_others_alone(project):
 
 def test_every_writer_is_deterministic(markup, tmp_path):
     # The same manifest and audio give the same bytes: nothing depends on the clock.
-    from audio_edition.formats import FORMATS
+    from audio_edition.edition import read_manifest
+    from audio_edition.formats import FORMATS, Context
 
-    manifest = json.loads((markup / "markup.json").read_text(encoding="utf-8"))
+    edition = read_manifest(markup / "markup.json").edition
     audio = {"mp3": markup / "markup.mp3", "m4b": markup / "markup.m4b"}
     for name in ALL.split(","):
-        module = FORMATS[name]
-        dest = tmp_path / f"again{module.SUFFIX}"
-        module.write(manifest, {n: audio[n] for n in module.NEEDS}, dest)
-        assert dest.read_bytes() == (markup / f"markup{module.SUFFIX}").read_bytes(), name
+        fmt = FORMATS[name]
+        dest = tmp_path / f"again{fmt.suffix}"
+        fmt.write(Context(edition, dest, outputs={n: audio[n] for n in fmt.needs}))
+        assert dest.read_bytes() == (markup / f"markup{fmt.suffix}").read_bytes(), name

@@ -253,6 +253,7 @@ def _lay_out(settings, article):
     """The manifest of ``article`` as a build would lay it out, with made-up clips (clip
     n lasts 1000 + n samples): no speech needed to check where things are."""
     from audio_edition.cache import ClipInfo
+    from audio_edition.edition import Loudness, Voice
     from audio_edition.layout import Layout, plan
     from audio_edition.loudness import ClipLoudness
     from audio_edition.manifest import build_manifest
@@ -262,7 +263,9 @@ def _lay_out(settings, article):
     keys = [f"{n:064x}" for n in range(len(items))]
     clips = [ClipInfo(k, 1000 + n, ClipLoudness((1e-3,), -20.0)) for n, k in enumerate(keys)]
     segments = Layout(None, settings).lay_out(items, plan(items, keys), clips)
-    return items, build_manifest(article, segments, {}, {}, article.path.name)
+    voice = Voice("v", "V", "engine", 175, 1.0, 50)
+    loudness = Loudness(-18.0, None, -1.5)
+    return items, build_manifest(article, segments, voice, loudness, article.path.name).to_json()
 
 
 def test_a_long_heading_and_announcement_are_spoken_in_parts_and_listed_once() -> None:

@@ -15,11 +15,12 @@ import pytest
 from audio_edition.cli import main
 from audio_edition.config import CONFIG_FILE, RULES, Pauses, Settings, load_settings
 from audio_edition.errors import AudioEditionError, SourceError, UsageError
-from audio_edition.manifest import write_manifest
+from audio_edition.manifest import Manifest, write_manifest
 from audio_edition.source import read_article
 from audio_edition.speech import VoiceSettings
 
 from .conftest import CLI
+from .editions import edition
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
 
@@ -253,7 +254,7 @@ def test_an_error_naming_a_file_with_a_line_break_stays_on_one_line(here, capsys
 def test_the_manifest_writer_refuses_a_non_finite_number_and_writes_nothing(tmp_path):
     path = tmp_path / "a.json"
     with pytest.raises(ValueError):
-        write_manifest(path, {"loudness": {"predicted_lufs": -math.inf}})
+        write_manifest(path, Manifest(edition({"loudness": {"predicted_lufs": -math.inf}})))
     assert list(tmp_path.iterdir()) == []
 
 

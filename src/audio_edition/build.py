@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import Settings, load_settings
+from .edition import BuildRecord, Manifest, read_manifest
 from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError
 from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
-from .manifest import read_manifest
+from .formats import needs_ffmpeg
 from .outputs import (
     Stage,
     article_from_out,
@@ -38,7 +39,7 @@ from .outputs import (
 )
 from .speech import SpeechEngine, default_engine
 from .synthesis import Progress
-from .tools import check_ffmpeg, ffmpeg_identity, ffmpeg_version, needs_ffmpeg
+from .tools import check_ffmpeg, ffmpeg_identity, ffmpeg_version
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -212,26 +213,28 @@ class Builder:
         if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
             return _result(path, old, self.out, synthesized=0, changed=False)
         self.prefetch()
-        manifest, layout, items, synthesized = self._speak_and_lay_out(raw, path, formats)
+        edition, layout, items, synthesized = self._speak_and_lay_out(raw, path, formats)
         with Stage(self.out) as stage:
             outputs = write_formats(
-                manifest, old, formats, slug, stage, self.settings, layout.encoded
+                edition, old, formats, slug, stage, self.settings, layout.encoded
             )
-            manifest["outputs"] = outputs
-            manifest["build"] = {
-                "input": key,
-                "generator": f"audio-edition {__version__}",
-                "article": article_from_out(path, self.out),
-                "utterances": len(items),  # headings and announcements may be in parts
-            }
-            changed = commit(slug, manifest, old, outputs, stage)
+            record = BuildRecord(
+                outputs=outputs,
+                input=key,
+                generator=f"audio-edition {__version__}",
+                article=article_from_out(path, self.out),
+                utterances=len(items),  # headings and announcements may be in parts
+            )
+            manifest = Manifest(edition, record)
+            changed = commit(slug, manifest, old, stage)
         keys = sorted(set(self._attempt.keys))
         self.uses[slug] = {"clips": keys, "segments": sorted(layout.used)}
         return _result(path, manifest, self.out, synthesized, changed)
 
     def _speak_and_lay_out(self, raw: bytes, path: Path, formats: list[str]):
         """Parse the article, get every clip (encoding segments as they come), lay it out."""
-        from .layout import Layout, codecs_for, edition_manifest, plan
+        from .edition import Voice
+        from .layout import Layout, codecs_for, lay_out_edition, plan
         from .script import utterance_script
         from .source import article_from_bytes
         from .synthesis import Synthesis, voice_for, voice_name
@@ -251,11 +254,17 @@ class Builder:
         with self.cache.io("write"), encoder as ready:
             clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
         segments = layout.lay_out(items, segment_plan, clips)
-        info = {**asdict(voice), "engine": self.engine.identity()}
-        info["name"] = voice_name(self.engine, voice.voice)
+        info = Voice(
+            voice=voice.voice,
+            name=voice_name(self.engine, voice.voice),
+            engine=self.engine.identity(),
+            rate=voice.rate,
+            volume=voice.volume,
+            pitch=voice.pitch,
+        )
         source = _display_path(path, self.project)
-        manifest = edition_manifest(article, segments, info, self.settings, source)
-        return manifest, layout, items, synthesized
+        edition = lay_out_edition(article, segments, info, self.settings, source)
+        return edition, layout, items, synthesized
 
     def prefetch(self) -> None:
         """Start the look-ups a build needs that each cost a process (the engine's voices,
@@ -284,10 +293,10 @@ def _quietly(call: Callable[[], object]) -> None:
         call()
 
 
-def _check_owner(path: Path, old: dict | None, manifest_path: Path) -> None:
+def _check_owner(path: Path, old: Manifest | None, manifest_path: Path) -> None:
     """Refuse to overwrite another article's edition of the same name (built earlier, from
     another folder); an edition whose article is gone (renamed) may be taken over."""
-    other = edition_article(old or {}, manifest_path.parent)
+    other = edition_article(old.record.article if old else None, manifest_path.parent)
     if other and other != path.resolve() and other.is_file():
         raise SourceError(
             f"{path}: builds to the same edition name as {other} ({manifest_path}); "
@@ -295,13 +304,17 @@ def _check_owner(path: Path, old: dict | None, manifest_path: Path) -> None:
         )
 
 
-def _up_to_date(old: dict, key: str, formats: list[str], out: Path) -> bool:
-    outputs = old.get("outputs", {})
-    from .formats import with_needs
+def _up_to_date(old: Manifest, key: str, formats: list[str], out: Path) -> bool:
+    """Whether the edition is built from these inputs, with every format's current version
+    (a new version of a format, a plug-in's too, rewrites its files), and still intact."""
+    from .formats import FORMATS, with_needs
 
-    formats = with_needs(formats)
-    return old.get("build", {}).get("input") == key and all(
-        f in outputs and intact(out / outputs[f]["path"], outputs[f]) for f in formats
+    outputs = old.record.outputs
+    return old.record.input == key and all(
+        f in outputs
+        and outputs[f].get("version") == FORMATS[f].version
+        and intact(out / outputs[f]["path"], outputs[f])
+        for f in with_needs(formats)
     )
 
 
@@ -313,20 +326,20 @@ def _display_path(path: Path, project: Path) -> str:
 
 
 def _result(
-    path: Path, manifest: dict, out: Path, synthesized: int, changed: bool
+    path: Path, manifest: Manifest, out: Path, synthesized: int, changed: bool
 ) -> EditionResult:
-    count = manifest.get("build", {}).get("utterances")
-    if count is None:  # a manifest from before headings were split
-        count = sum(len(p["sentences"]) + bool(p["heading"]) for p in manifest["paragraphs"])
-        count += sum(1 for a in manifest["announcements"].values() if a)
+    edition, record = manifest.edition, manifest.record
+    count = record.utterances
+    if count is None:  # not recorded: count what the edition says
+        count = len(edition.utterances())
     return EditionResult(
         source=str(path),
-        outputs={f: str(out / o["path"]) for f, o in manifest["outputs"].items()},
-        paragraphs=len(manifest["paragraphs"]),
-        sentences=sum(len(p["sentences"]) for p in manifest["paragraphs"]),
+        outputs={f: str(out / o["path"]) for f, o in record.outputs.items()},
+        paragraphs=len(edition.paragraphs),
+        sentences=len(edition.sentences),
         synthesized=synthesized,
         reused=count - synthesized,
-        duration_ms=manifest["duration_ms"],
+        duration_ms=edition.duration_ms,
         changed=changed,
     )
 

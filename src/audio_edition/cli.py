@@ -12,7 +12,7 @@ from . import __version__
 from .build import Progress, build, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
 from .errors import AudioEditionError, BuildFailed
-from .formats import FORMATS
+from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
 from .speech import default_engine, voices_for_language
 
@@ -62,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build audio editions (default: every article in text/)")
     b.add_argument("paths", nargs="*", type=Path, help="articles or folders (default: text/)")
     b.add_argument("--out", type=Path, help="output folder (default: audio/)")
-    b.add_argument("--format", dest="formats", help=f"comma-separated: {', '.join(FORMATS)}")
+    b.add_argument(
+        "--format",
+        dest="formats",
+        help=f"comma-separated: {', '.join(BUILTIN)}, or a plug-in's (see `formats`)",
+    )
     _voice_flags(b)
     b.add_argument("--jobs", type=int, help="speech workers (default: one per CPU)")
     b.add_argument("--cover", type=Path, help="cover image (JPEG or PNG) for the audio files")
@@ -163,8 +167,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
-    for name, module in FORMATS.items():
-        print(f"{name:14} {module.FOR}")
+    for name, fmt in FORMATS.items():
+        print(f"{name:14} {fmt.description}")
     return 0
 
 

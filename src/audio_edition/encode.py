@@ -84,37 +84,34 @@ class EncodeError(AudioEditionError):
 
 @dataclass(frozen=True)
 class Codec:
-    """One output codec, with its measured framing and timing constants."""
+    """One output codec: its measured framing and timing constants, and how ffmpeg encodes,
+    frames and muxes it. A new codec is one more instance (see AAC and MP3 below)."""
 
-    name: str  # "aac" | "mp3"
+    name: str  # "aac" | "mp3": names its folder of cached segments
     frame_samples: int  # samples per codec frame
     segment_ext: str  # extension of a cached segment: "aac" (ADTS) | "mp3" (bare frames)
     lead_samples: int  # decoded samples before a segment's PCM sample 0 (priming + delays)
     extra_frames: int  # frames a segment has beyond ceil(pcm_samples / frame_samples)
     bitrate_kbps: int  # nominal; AAC's fast coder overshoots it (see module docstring)
+    encoder: tuple[str, ...]  # ffmpeg encoder args, before the rate and channel args
+    segment_muxer: tuple[str, ...]  # ffmpeg args writing a segment as bare frames
+    demuxer: str  # ffmpeg input format of a concatenation of segments
+    header_bytes: int  # a frame header's length
+    frame_length: Callable[[bytes, int], int]  # (header, kbps) -> frame bytes; raises if not ours
+    container: str  # ffmpeg output format of the book
+    mux_args: tuple[str, ...]  # ffmpeg args for the book, before its format
+    tag_fields: tuple[str, ...]  # Tags fields in the global metadata, after title..date
+    fixed_tags: tuple[tuple[str, str], ...] = ()  # further global metadata
+    language_on_stream: bool = False  # the language tag goes on the audio stream (MP4)
+    id3_comment: bool = False  # the comment is written as an ID3 COMM frame by mux itself
 
     def encode_args(self) -> list[str]:
         """ffmpeg output args that encode s16le mono 22,050 Hz to this codec."""
-        rate = ["-ar", str(SAMPLE_RATE), "-ac", "1", "-b:a", f"{self.bitrate_kbps}k"]
-        if self.name == "aac":
-            return ["-c:a", "aac", "-profile:a", "aac_low", "-aac_coder", "fast", *rate]
-        # No -q:a and no -abr: libmp3lame is then strictly CBR.
-        return ["-c:a", "libmp3lame", *rate]
+        return [*self.encoder, "-ar", str(SAMPLE_RATE), "-ac", "1", "-b:a", f"{self.bitrate_kbps}k"]
 
     def segment_muxer_args(self) -> list[str]:
         """ffmpeg args that write a segment as a bare elementary stream."""
-        if self.name == "aac":
-            return ["-f", "adts"]
-        # No Xing/LAME frame and no ID3: the segment must be only audio frames to concatenate.
-        return ["-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
-
-    def demuxer(self) -> str:
-        """ffmpeg input format name of a concatenation of segments."""
-        return "aac" if self.name == "aac" else "mp3"
-
-
-AAC = Codec("aac", 1024, "aac", lead_samples=1024, extra_frames=1, bitrate_kbps=48)
-MP3 = Codec("mp3", 576, "mp3", lead_samples=1105, extra_frames=2, bitrate_kbps=48)
+        return list(self.segment_muxer)
 
 
 @dataclass(frozen=True)
@@ -177,8 +174,9 @@ def total_samples(segment_pcm_samples: list[int], codec: Codec) -> int:
 _MPEG2_L3_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 
 
-def _adts_length(head: bytes) -> int:
-    """Length of the ADTS frame whose 7-byte header is head; raises if not ours."""
+def _adts_length(head: bytes, kbps: int = 0) -> int:
+    """Length of the ADTS frame whose 7-byte header is head; raises if not ours (the rate
+    is in the header: ``kbps`` is not used)."""
     ok = head[0] == 0xFF and head[1] & 0xF6 == 0xF0  # syncword, layer 0
     profile, rate_index = head[2] >> 6, (head[2] >> 2) & 0xF
     channels = ((head[2] & 1) << 2) | (head[3] >> 6)
@@ -202,16 +200,57 @@ def _mp3_length(head: bytes, kbps: int) -> int:
     return 72_000 * kbps // SAMPLE_RATE + ((head[2] >> 1) & 1)
 
 
+AAC = Codec(
+    "aac",
+    1024,
+    "aac",
+    lead_samples=1024,
+    extra_frames=1,
+    bitrate_kbps=48,
+    encoder=("-c:a", "aac", "-profile:a", "aac_low", "-aac_coder", "fast"),
+    segment_muxer=("-f", "adts"),
+    demuxer="aac",
+    header_bytes=7,
+    frame_length=_adts_length,
+    # ipod + M4B brand = a proper .m4b; faststart puts moov first for the web player.
+    container="ipod",
+    mux_args=("-movflags", "+faststart", "-brand", "M4B "),
+    # MP4 has no global language atom (it goes on the audio track); stik 2 makes Apple
+    # players file the book as an audiobook.
+    tag_fields=("comment",),
+    fixed_tags=(("media_type", "2"),),
+    language_on_stream=True,
+)
+MP3 = Codec(
+    "mp3",
+    576,
+    "mp3",
+    lead_samples=1105,
+    extra_frames=2,
+    bitrate_kbps=48,
+    # No -q:a and no -abr: libmp3lame is then strictly CBR.
+    encoder=("-c:a", "libmp3lame"),
+    # No Xing/LAME frame and no ID3: the segment must be only audio frames to concatenate.
+    segment_muxer=("-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"),
+    demuxer="mp3",
+    header_bytes=4,
+    frame_length=_mp3_length,
+    container="mp3",
+    # No Xing/Info frame (see module docstring).
+    mux_args=("-id3v2_version", "3", "-write_xing", "0", "-write_id3v1", "0"),
+    # ffmpeg would write the comment as TXXX, not COMM: mux adds a COMM frame itself.
+    tag_fields=("language",),
+    id3_comment=True,
+)
+
+
 def _scan(buf: bytes | memoryview, codec: Codec) -> tuple[int, int]:
     """Count the whole frames at the start of buf; return (frames, bytes they span)."""
-    head_size = 7 if codec.name == "aac" else 4
+    head_size = codec.header_bytes
     frames = pos = 0
     while pos + head_size <= len(buf):
         head = bytes(buf[pos : pos + head_size])
-        if codec.name == "aac":
-            length = _adts_length(head)
-        else:
-            length = _mp3_length(head, codec.bitrate_kbps)
+        length = codec.frame_length(head, codec.bitrate_kbps)
         if pos + length > len(buf):
             break
         pos += length
@@ -376,7 +415,7 @@ def mux(
     _check_request(segments, chapters, tags)
     if chapters:
         chapters = [replace(chapters[0], start_ms=0), *chapters[1:]]
-    comm = _comm_frame(tags) if codec.name == "mp3" and tags.comment else b""
+    comm = _comm_frame(tags) if codec.id3_comment and tags.comment else b""
     tmp = _temp_beside(dest)
     try:
         with tempfile.TemporaryDirectory(prefix="audio-edition-mux-") as work:
@@ -415,13 +454,8 @@ def ffmetadata(chapters: list[Chapter], tags: Tags, codec: Codec) -> str:
     """The ffmetadata file giving the book's global tags and chapters."""
     fields = {"title": tags.title, "artist": tags.author, "album": tags.album}
     fields |= {"genre": tags.genre, "date": tags.date}
-    if codec.name == "aac":
-        # MP4 has no global language atom (it goes on the audio track, see _mux_command);
-        # stik 2 makes Apple players file the book as an audiobook.
-        fields |= {"comment": tags.comment, "media_type": "2"}
-    else:
-        # ffmpeg would write the comment as TXXX, not COMM: mux adds a COMM frame itself.
-        fields |= {"language": tags.language}
+    fields |= {name: getattr(tags, name) for name in codec.tag_fields}
+    fields |= dict(codec.fixed_tags)
     lines = [";FFMETADATA1"]
     lines += [f"{key}={_escape(value)}" for key, value in fields.items() if value is not None]
     for ch in chapters:
@@ -435,7 +469,7 @@ def _mux_command(
 ) -> list[str]:
     # With several inputs ffmpeg 5.1 reads each in a thread and sleeps 10 ms whenever the
     # queue is empty; the default 8-packet queue makes a 2 h mux take 150 s instead of 1 s.
-    cmd = [*_ffmpeg(), "-thread_queue_size", "4096", "-f", codec.demuxer(), "-i", "pipe:0"]
+    cmd = [*_ffmpeg(), "-thread_queue_size", "4096", "-f", codec.demuxer, "-i", "pipe:0"]
     cmd += ["-i", str(meta)]
     if cover is not None:
         cmd += ["-i", str(cover)]
@@ -445,14 +479,12 @@ def _mux_command(
         cmd += ["-metadata:s:v:0", "title=Cover", "-metadata:s:v:0", "comment=Cover (front)"]
     # bitexact: no encoder version strings, so identical input gives identical bytes.
     cmd += ["-c", "copy", "-fflags", "+bitexact"]
-    if codec.name == "aac":
-        if tags.language is not None:
-            cmd += ["-metadata:s:a:0", f"language={tags.language}"]
-        # ipod + M4B brand = a proper .m4b; faststart puts moov first for the web player.
-        return cmd + ["-movflags", "+faststart", "-brand", "M4B ", "-f", "ipod", out]
-    # No Xing/Info frame (see module docstring); padding leaves room for the COMM frame.
-    cmd += ["-id3v2_version", "3", "-write_xing", "0", "-write_id3v1", "0"]
-    return cmd + ["-metadata_header_padding", str(max(id3_padding, 10)), "-f", "mp3", out]
+    if codec.language_on_stream and tags.language is not None:
+        cmd += ["-metadata:s:a:0", f"language={tags.language}"]
+    cmd += codec.mux_args
+    if codec.id3_comment:  # padding leaves room for the COMM frame
+        cmd += ["-metadata_header_padding", str(max(id3_padding, 10))]
+    return cmd + ["-f", codec.container, out]
 
 
 def _run_mux(

@@ -21,6 +21,7 @@ from .tools import ffmpeg_version
 if TYPE_CHECKING:
     from .assemble import Part, Segment
     from .cache import Cache, ClipInfo
+    from .edition import Edition, Voice
     from .encode import Codec
     from .script import Item
     from .segment_queue import ClipBoard, SegmentQueue
@@ -29,9 +30,9 @@ if TYPE_CHECKING:
 
 def codecs_for(formats: list[str]) -> list[Codec]:
     """The segment codecs the asked-for formats need (AAC for M4B, MP3 for MP3)."""
-    from .formats import FORMATS, is_audio, with_needs
+    from .formats import FORMATS, with_needs
 
-    return [FORMATS[n].CODEC for n in with_needs(formats) if is_audio(n)]
+    return [c for n in with_needs(formats) if (c := FORMATS[n].codec) is not None]
 
 
 def plan(items: list[Item], keys: list[str]) -> list[list[int]]:
@@ -157,20 +158,21 @@ class Layout:
         return paths
 
 
-def edition_manifest(
-    article: Article, segments: list[Segment], voice: dict, settings: Settings, source: str
-) -> dict:
-    """The manifest of an edition laid out as ``segments``, with its predicted loudness."""
+def lay_out_edition(
+    article: Article, segments: list[Segment], voice: Voice, settings: Settings, source: str
+) -> Edition:
+    """The edition laid out as ``segments``, with its predicted loudness."""
+    from .edition import Loudness
     from .loudness import integrated_loudness
     from .manifest import build_manifest
 
     predicted = integrated_loudness(
         (p.clip.loudness, p.gain_db) for seg in segments for p in seg.clips()
     )
-    loudness = {
-        "target_lufs": settings.loudness_lufs,
+    loudness = Loudness(
+        target_lufs=settings.loudness_lufs,
         # Silence has no loudness (-inf), and JSON has no infinity: null.
-        "predicted_lufs": round(predicted, 2) if math.isfinite(predicted) else None,
-        "true_peak_ceiling_dbtp": settings.true_peak_dbtp,
-    }
+        predicted_lufs=round(predicted, 2) if math.isfinite(predicted) else None,
+        true_peak_ceiling_dbtp=settings.true_peak_dbtp,
+    )
     return build_manifest(article, segments, voice, loudness, source)

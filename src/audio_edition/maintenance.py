@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
-from .manifest import read_manifest
+from .edition import read_manifest
 from .outputs import edition_article, output_lock, write_indexes
 from .script import Item, utterance_script
 from .speech import SpeechEngine
@@ -67,11 +67,11 @@ def orphaned_editions(out: Path) -> list[Orphan]:
     manifest recorded its article's path are left alone: they cannot be told apart."""
     found = []
     for path in sorted(out.glob("*.json")) if out.is_dir() else []:
-        manifest = read_manifest(path) or {}
-        article = edition_article(manifest, out)
-        if article is None or article.is_file():
+        manifest = read_manifest(path)
+        article = edition_article(manifest.record.article if manifest else None, out)
+        if manifest is None or article is None or article.is_file():
             continue
-        files = [out / o["path"] for o in manifest.get("outputs", {}).values()]
+        files = [out / o["path"] for o in manifest.record.outputs.values()]
         found.append(Orphan(path, str(article), (*files, path)))
     return found
 

@@ -31,6 +31,7 @@ from .manifest import content_key, write_manifest
 
 if TYPE_CHECKING:
     from .config import Settings
+    from .edition import Edition, Manifest
     from .encode import Codec
 
 LOCK_NAME = ".audio-edition.lock"
@@ -99,9 +100,9 @@ class Stage:
             self.staged.append(name)
         return self.folder / name
 
-    def current(self, name: str, staged: bool) -> Path:
+    def current(self, name: str) -> Path:
         """Where an output's bytes are now: staged by this build, or already in place."""
-        return self.folder / name if staged else self.out / name
+        return self.folder / name if name in self.staged else self.out / name
 
     def record(self, name: str) -> dict:
         """The staged file's record for the manifest (see ``file_record``)."""
@@ -158,74 +159,73 @@ def article_from_out(article: Path, out: Path) -> str:
     return os.path.relpath(article.resolve(), out.resolve())
 
 
-def edition_article(manifest: dict, out: Path) -> Path | None:
-    """The article an edition in ``out`` was built from (None for older manifests)."""
-    article = manifest.get("build", {}).get("article")
+def edition_article(article: str | None, out: Path) -> Path | None:
+    """The article an edition in ``out`` was built from, given as its build record has it
+    (None: not recorded)."""
     return (out / article).resolve() if isinstance(article, str) else None
 
 
 def write_formats(
-    manifest: dict,
-    old: dict | None,
+    edition: Edition,
+    old: Manifest | None,
     formats: list[str],
     slug: str,
     stage: Stage,
     settings: Settings,
     encoded: Callable[[Codec], list[Path]],
-) -> dict:
+) -> dict[str, dict]:
     """Stage every format whose content changed; keep the others as they are.
 
     ``encoded(codec)`` gives the edition's segment files in that codec (the audio formats
-    are muxed from them). Returns each output's record for the manifest.
+    are muxed from them). Returns every output's record for the manifest; what was staged
+    is in ``stage.staged``.
     """
-    from .formats import FORMATS, is_audio, with_needs
+    from .formats import FORMATS, Context, with_needs
 
     outputs: dict[str, dict] = {}
-    previous = (old or {}).get("outputs", {})
+    previous = old.record.outputs if old else {}
+    content = content_key(edition)
     for name in with_needs(formats):
-        module = FORMATS[name]
-        final = stage.out / f"{slug}{module.SUFFIX}"
-        if is_audio(name):
-            paths = encoded(module.CODEC)
-            inputs = {"segments": [p.stem for p in paths], "cover": cover_hash(settings.cover)}
+        fmt = FORMATS[name]
+        final = stage.out / f"{slug}{fmt.suffix}"
+        inputs: dict = {"version": fmt.version}
+        paths = encoded(fmt.codec) if fmt.codec is not None else []
+        if fmt.codec is not None:
+            inputs |= {"segments": [p.stem for p in paths], "cover": cover_hash(settings.cover)}
         else:
             # A format that links every output (the web page) changes when any does.
-            reads = outputs if getattr(module, "LINKS_ALL", False) else module.NEEDS
-            inputs = {
-                "needs": {n: outputs[n]["fingerprint"] for n in reads},
-                "version": module.VERSION,
-            }
-        fingerprint = hash_key({**inputs, "manifest": content_key(manifest)})
+            reads = outputs if fmt.links_all else fmt.needs
+            inputs |= {"needs": {n: outputs[n]["fingerprint"] for n in reads}}
+        fingerprint = hash_key({**inputs, "manifest": content})
         prev = previous.get(name)
         unchanged = prev and prev.get("fingerprint") == fingerprint and intact(final, prev)
         if unchanged and not settings.force:
             outputs[name] = prev
             continue
-        staged = stage.path(final.name)
-        if is_audio(name):
-            module.write(manifest, paths, staged, cover=settings.cover)
-        else:
-            audio = {n: stage.current(o["path"], o.get("staged")) for n, o in outputs.items()}
-            module.write(manifest, audio, staged)
-        outputs[name] = {
-            "path": final.name,
-            **stage.record(final.name),
-            "fingerprint": fingerprint,
-            "staged": True,
-        }
+        context = Context(
+            edition,
+            stage.path(final.name),
+            outputs={n: stage.current(o["path"]) for n, o in outputs.items()},
+            segments=paths,
+            cover=settings.cover,
+        )
+        fmt.write(context)
+        outputs[name] = {"path": final.name, **stage.record(final.name)}
+        outputs[name] |= {"version": fmt.version, "fingerprint": fingerprint}
     return outputs
 
 
-def commit(slug: str, manifest: dict, old: dict | None, outputs: dict, stage: Stage) -> bool:
+def commit(slug: str, manifest: Manifest, old: Manifest | None, stage: Stage) -> bool:
     """Rename every staged output into place, the manifest last; remove stale ones."""
     out = stage.out
-    staged = [info["path"] for info in outputs.values() if info.pop("staged", False)]
-    stage.publish(staged)
-    changed = bool(staged)
-    for name, info in (old or {}).get("outputs", {}).items():
+    stage.publish(stage.staged)
+    changed = bool(stage.staged)
+    outputs = manifest.record.outputs
+    same = old is not None and content_key(old.edition) == content_key(manifest.edition)
+    for name, info in (old.record.outputs if old else {}).items():
         if name in outputs:
             continue
-        if content_key(old) == content_key(manifest) and intact(out / info["path"], info):
+        if same and intact(out / info["path"], info):
             outputs[name] = info  # not asked for this time, and still this edition's audio
         else:
             (out / info["path"]).unlink(missing_ok=True)  # stale: another edition's
@@ -237,9 +237,9 @@ def commit(slug: str, manifest: dict, old: dict | None, outputs: dict, stage: St
 
 
 def write_indexes(out: Path) -> None:
-    """Files that list every edition in ``out`` (e.g. the web page's index)."""
+    """Files that list every edition in ``out`` (e.g. the web page's index): each format's
+    ``write_index`` hook, for the built-in formats and the plug-ins this process used."""
     from .formats import FORMATS
 
-    for module in FORMATS.values():
-        if hasattr(module, "write_index"):
-            module.write_index(out)
+    for fmt in FORMATS.loaded():
+        fmt.write_index(out)

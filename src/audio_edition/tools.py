@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,10 +40,3 @@ def ffmpeg_version() -> str:
     check_ffmpeg()
     out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
     return out.split("\n", 1)[0]
-
-
-def needs_ffmpeg(formats: Sequence[str]) -> bool:
-    """Whether a format asked for, or one it needs, is audio: text formats need no ffmpeg."""
-    from .formats import is_audio, with_needs
-
-    return any(is_audio(name) for name in with_needs(list(formats)))

@@ -1,59 +1,147 @@
-"""Output formats: one small module each, every one written from the edition manifest.
+"""Output formats: one small module each, each a ``Format`` (formats/base.py).
 
-``FORMATS`` maps a format's name (as given to ``--format``) to its module. Every module
-has ``NAME``, ``SUFFIX`` (appended to the edition's slug), ``FOR`` (one line: which
-players or readers it is for) and a ``write`` function.
+Formats are registered under the entry-point group ``audio_edition.formats``, the built-in
+ones in this package's pyproject.toml like any plug-in's::
 
-- Chaptered audio formats also have ``CODEC``: the builder encodes the edition's
-  segments with it and calls ``write(manifest, segments, dest, cover=...)``.
-- Every other format has ``NEEDS`` (the audio formats it reads, built first) and
-  ``VERSION`` (bump it when its output changes), and is called as
-  ``write(manifest, audio, dest)`` where ``audio`` maps every format built before it
-  (its NEEDS among them) to its file. It reads the manifest and that audio only: never
-  the article, never the engine. With ``LINKS_ALL = True`` (the web page, which links
-  every download) it is rewritten whenever any earlier output changes.
-- A module may also have ``write_index(out_dir)``, called once after every build, for
-  files that list all editions (the web page's ``index.html``).
+    [project.entry-points."audio_edition.formats"]
+    mine = "my_package.my_format:MyFormat"
+
+``FORMATS`` maps each format's name (as given to ``--format``) to its instance, in order:
+audio formats first, then each format after the ones it needs, by ``order``, and a format
+that links all the others (the web page) last.
+
+Finding the installed plug-ins costs a scan of every installed package's metadata (about
+50 ms with the import of importlib.metadata), so it happens only when a name is not a
+built-in one or when every format is listed: the no-change rebuild, which asks only for
+built-in formats, never pays it. The built-in table below names exactly what
+pyproject.toml registers (tests/test_formats_registry.py keeps them equal), so a source
+checkout with no installed entry points has them too.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from collections.abc import Iterable, Iterator, Mapping
 
-# In the order `audio-edition formats` lists them.
-_MODULES = (
-    "m4b",
-    "mp3",
-    "vtt",
-    "srt",
-    "chapters_vtt",
-    "chapters_json",
-    "opus",
-    "epub",
-    "daisy",
-    "html",  # last: the page links every other format, so they must be staged before it
-)
+from .base import FORMAT_API, Context, Format
 
-FORMATS: dict[str, ModuleType] = {}
-for _name in _MODULES:
-    _module = importlib.import_module(f"{__name__}.{_name}")
-    FORMATS[_module.NAME] = _module
+__all__ = [
+    "Registry",
+    "BUILTIN",
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "FORMAT_API",
+    "GROUP",
+    "Context",
+    "Format",
+    "ordered",
+    "with_needs",
+]
 
+GROUP = "audio_edition.formats"
+BUILTIN = {
+    "m4b": "audio_edition.formats.m4b:M4B",
+    "mp3": "audio_edition.formats.mp3:MP3",
+    "vtt": "audio_edition.formats.vtt:WebVTT",
+    "srt": "audio_edition.formats.srt:SubRip",
+    "chapters-vtt": "audio_edition.formats.chapters_vtt:ChaptersVTT",
+    "chapters-json": "audio_edition.formats.chapters_json:ChaptersJSON",
+    "opus": "audio_edition.formats.opus:Opus",
+    "epub": "audio_edition.formats.epub:EPUB",
+    "daisy": "audio_edition.formats.daisy:DAISY",
+    "html": "audio_edition.formats.html:WebPage",
+}
 # Everything but Opus: it is re-encoded whole from the M4B (about 60x real time, one
 # core), so it would turn a seconds-long rebuild after an edit into minutes. Ask for it.
-DEFAULT_FORMATS = tuple(n for n in FORMATS if n != "opus")
+DEFAULT_FORMATS = tuple(n for n in BUILTIN if n != "opus")
 
 
-def is_audio(name: str) -> bool:
-    return hasattr(FORMATS[name], "CODEC")
+def _load(name: str, target: str) -> Format:
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    fmt = cls() if isinstance(cls, type) else cls
+    if not isinstance(fmt, Format) or fmt.name != name:
+        raise TypeError(f"{target}: not the Format named {name!r}")
+    return fmt
 
 
-def with_needs(names: list[str]) -> list[str]:
-    """The formats to build: the ones asked for, and the audio they read, audio first."""
-    wanted = dict.fromkeys(
-        n for name in names for n in (*getattr(FORMATS[name], "NEEDS", ()), name)
-    )
-    return [n for n in FORMATS if n in wanted and is_audio(n)] + [
-        n for n in FORMATS if n in wanted and not is_audio(n)
-    ]
+class Registry(Mapping[str, Format]):
+    """The formats by name, each loaded on first use; plug-ins found on first need."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Format] = {}
+        self._targets: dict[str, str] | None = None  # every registered one, once scanned
+
+    def _all_targets(self) -> dict[str, str]:
+        if self._targets is None:
+            from importlib.metadata import entry_points
+
+            found = {ep.name: ep.value for ep in entry_points(group=GROUP)}
+            # Built-in names always mean the built-in formats (even from a source checkout
+            # whose entry points are not installed): a plug-in cannot shadow one.
+            self._targets = {**BUILTIN, **{n: t for n, t in found.items() if n not in BUILTIN}}
+        return self._targets
+
+    def __getitem__(self, name: str) -> Format:
+        if name not in self._loaded:
+            target = BUILTIN.get(name) or self._all_targets().get(name)
+            if target is None:
+                raise KeyError(name)
+            self._loaded[name] = _load(name, target)
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in BUILTIN or name in self._all_targets()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ordered(self._all_targets()))
+
+    def __len__(self) -> int:
+        return len(self._all_targets())
+
+    def loaded(self) -> list[Format]:
+        """Every built-in format, and every plug-in used in this process."""
+        return [self[n] for n in self.ordered([*BUILTIN, *self._loaded])]
+
+    def ordered(self, names: Iterable[str]) -> list[str]:
+        """The named formats in build order: audio first, each after what it needs (when
+        also named), by ``order`` among the rest, and those linking all the others last."""
+        pending = sorted(
+            dict.fromkeys(names),
+            key=lambda n: (self[n].links_all, not self[n].is_audio, self[n].order, n),
+        )
+        done: list[str] = []
+        while pending:
+            ready = (
+                n for n in pending if all(d in done or d not in pending for d in self[n].needs)
+            )
+            name = next(ready, pending[0])  # a cycle: keep the declared order rather than loop
+            pending.remove(name)
+            done.append(name)
+        return done
+
+    def with_needs(self, names: Iterable[str]) -> list[str]:
+        """The formats to build: the ones asked for and the ones they read, in build order."""
+        wanted: dict[str, None] = {}
+
+        def add(name: str) -> None:
+            if name in wanted:
+                return
+            for need in self[name].needs:
+                add(need)
+            wanted.setdefault(name)
+
+        for name in names:
+            add(name)
+        return self.ordered(wanted)
+
+
+FORMATS = Registry()
+
+ordered = FORMATS.ordered
+with_needs = FORMATS.with_needs
+
+
+def needs_ffmpeg(names: Iterable[str]) -> bool:
+    """Whether a format asked for, or one it needs, is audio: text formats need no ffmpeg."""
+    return any(FORMATS[name].codec is not None for name in with_needs(names))

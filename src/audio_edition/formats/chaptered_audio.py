@@ -1,10 +1,15 @@
-"""What the chaptered audio formats share: chapters and tags read from the manifest."""
+"""What the chaptered audio formats share: chapters and tags read from the edition."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from ..encode import Chapter, Codec, Tags, mux
+from .base import Context, Format
+
+if TYPE_CHECKING:
+    from ..edition import Edition
 
 # ISO 639-1 -> ISO 639-2/B, which MP4 and ID3 language tags take.
 ISO_639_2 = {
@@ -77,34 +82,46 @@ def iso639_2(language: str | None) -> str | None:
     return ISO_639_2.get(base)
 
 
-def chapters(manifest: dict) -> list[Chapter]:
-    return [Chapter(c["start_ms"], c["end_ms"], c["title"]) for c in manifest["chapters"]]
+def chapters(edition: Edition) -> list[Chapter]:
+    return [Chapter(c.start_ms, c.end_ms, c.title) for c in edition.chapters]
 
 
-def tags(manifest: dict) -> Tags:
-    voice = manifest["voice"]
-    comment = f"Audio edition read by a synthetic voice ({voice['name']}, {voice['engine']})" + (
-        f"; published by {manifest['publisher']}" if manifest.get("publisher") else ""
+def tags(edition: Edition) -> Tags:
+    voice = edition.voice
+    comment = f"Audio edition read by a synthetic voice ({voice.name}, {voice.engine})" + (
+        f"; published by {edition.publisher}" if edition.publisher else ""
     )
     return Tags(
-        title=manifest["title"],
-        author=manifest.get("author"),
-        album=manifest["title"],
-        date=manifest.get("date"),
-        language=iso639_2(manifest.get("language")),
+        title=edition.title,
+        author=edition.author,
+        album=edition.title,
+        date=edition.date,
+        language=iso639_2(edition.language),
         comment=comment,
     )
 
 
 def write(
-    manifest: dict, codec: Codec, segments: list[Path], dest: Path, cover: Path | None
+    edition: Edition, codec: Codec, segments: list[Path], dest: Path, cover: Path | None
 ) -> None:
     mux(
         segments,
         codec,
-        chapters(manifest),
-        tags(manifest),
+        chapters(edition),
+        tags(edition),
         dest,
         cover=cover,
-        samples=manifest["duration_samples"],
+        samples=edition.duration_samples,
     )
+
+
+class ChapteredAudio(Format):
+    """An audio format muxed from the edition's encoded segments, with chapters and tags.
+
+    Its ``version`` covers the mux flags and the tags: bump it when either changes, and
+    every existing file is remuxed."""
+
+    codec: ClassVar[Codec]
+
+    def write(self, context: Context) -> None:
+        write(context.edition, self.codec, context.segments, context.dest, context.cover)

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..files import atomic_write_bytes
+from .base import Context, Format
 
-NAME = "chapters-json"
-SUFFIX = ".chapters.json"
-FOR = "podcast apps reading <podcast:chapters> (Podcast Addict, Fountain, AntennaPod, Podverse)"
-NEEDS: tuple[str, ...] = ()
-VERSION = 1
+if TYPE_CHECKING:
+    from ..edition import Edition
+
 SPEC_VERSION = "1.2.0"  # of the Podcasting 2.0 JSON chapters format
 
 
-def render(manifest: dict) -> dict:
+def render(edition: Edition) -> dict:
     chapters = [
-        {"startTime": ch["start_ms"] / 1000, "endTime": ch["end_ms"] / 1000, "title": ch["title"]}
-        for ch in manifest["chapters"]
+        {"startTime": ch.start_ms / 1000, "endTime": ch.end_ms / 1000, "title": ch.title}
+        for ch in edition.chapters
     ]
-    doc = {"version": SPEC_VERSION, "title": manifest["title"]}
-    if manifest.get("author"):
-        doc["author"] = manifest["author"]
+    doc = {"version": SPEC_VERSION, "title": edition.title}
+    if edition.author:
+        doc["author"] = edition.author
     return {**doc, "chapters": chapters}
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    text = json.dumps(render(manifest), ensure_ascii=False, indent=1, allow_nan=False)
-    atomic_write_bytes(dest, (text + "\n").encode("utf-8"))
+class ChaptersJSON(Format):
+    name = "chapters-json"
+    suffix = ".chapters.json"
+    label = "Chapters (JSON)"
+    description = (
+        "podcast apps reading <podcast:chapters> (Podcast Addict, Fountain, AntennaPod, Podverse)"
+    )
+    version = 1
+    order = 60
+
+    def write(self, context: Context) -> None:
+        text = json.dumps(render(context.edition), ensure_ascii=False, indent=1, allow_nan=False)
+        atomic_write_bytes(context.dest, (text + "\n").encode("utf-8"))

@@ -1,11 +1,12 @@
-"""What the caption formats (WebVTT, SRT) share: one cue per spoken element, from the manifest.
+"""What the caption formats (WebVTT, SRT) share: one cue per spoken element, from the edition.
 
-Every announcement, heading and sentence is a cue with its manifest times and its text as
-written. A cue too long to read comfortably (over MAX_MS, or more than MAX_LINES lines of
-LINE_CHARS) is halved at the clause boundary nearest its middle (else the nearest space),
-again and again, the time shared out by characters: speech runs at a near-constant rate,
-so the characters are the best guess the manifest allows. A split cue's parts keep the
-element's id with a suffix ("p2s1.1", "p2s1.2"), so a player can still find the sentence.
+Every utterance of the edition (announcement, heading, sentence) is a cue with its times
+and its text as written. A cue too long to read comfortably (over MAX_MS, or more than
+MAX_LINES lines of LINE_CHARS) is halved at the clause boundary nearest its middle (else the
+nearest space), again and again, the time shared out by characters: speech runs at a
+near-constant rate, so the characters are the best guess the edition allows. A split cue's
+parts keep the element's id with a suffix ("p2s1.1", "p2s1.2"), so a player can still find
+the sentence.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..edition import Edition, Utterance
 
 MAX_MS = 7000  # the longest cue left whole
 LINE_CHARS = 42  # the usual caption line limit (two lines at most)
@@ -25,42 +30,31 @@ _SPLITS = (re.compile(r"(?<=[,;:)…])\s+|\s+(?=[—–])"), re.compile(r"\s+"))
 
 @dataclass(frozen=True)
 class Cue:
+    """A caption: an utterance of the edition, or a part of a long one (its id suffixed)."""
+
     id: str
     start_ms: int
     end_ms: int
     text: str
+
+    @classmethod
+    def of(cls, utterance: Utterance) -> Cue:
+        return cls(utterance.id, utterance.start_ms, utterance.end_ms, utterance.text)
 
     @property
     def lines(self) -> list[str]:
         return wrap(self.text)
 
 
-def spoken(manifest: dict) -> list[Cue]:
+def spoken(edition: Edition) -> list[Cue]:
     """Every spoken element (announcements, headings, sentences) as one cue, in time order."""
-    announcements = manifest["announcements"]
-    cues = [
-        Cue(kind, a["start_ms"], a["end_ms"], a["text"])
-        for kind in ("opening", "closing")
-        if (a := announcements.get(kind))
-    ]
-    for para in manifest["paragraphs"]:
-        if para["heading"]:
-            cues.append(
-                Cue(
-                    f"{para['id']}h",
-                    para["heading_start_ms"],
-                    para["heading_end_ms"],
-                    para["heading"],
-                )
-            )
-        cues += [Cue(s["id"], s["start_ms"], s["end_ms"], s["text"]) for s in para["sentences"]]
-    return sorted(cues, key=lambda c: c.start_ms)
+    return sorted(map(Cue.of, edition.utterances()), key=lambda c: c.start_ms)
 
 
-def captions(manifest: dict) -> list[Cue]:
+def captions(edition: Edition) -> list[Cue]:
     """The cues to show: every spoken element, the long ones split."""
     cues = []
-    for cue in spoken(manifest):
+    for cue in spoken(edition):
         parts = split(cue)
         if len(parts) > 1:
             parts = [

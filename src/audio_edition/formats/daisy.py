@@ -16,16 +16,15 @@ from __future__ import annotations
 import shutil
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from . import readalong as ra
+from .base import Context, Format
 from .readalong import esc
 
-NAME = "daisy"
-SUFFIX = ".daisy.zip"
-FOR = "DAISY players: Victor Reader, NLS player, FSReader, EasyReader, Thorium (full text)"
-NEEDS = ("mp3",)
-VERSION = 1
+if TYPE_CHECKING:
+    from ..edition import Edition
 
 CONTENT, AUDIO = "content.html", "audio.mp3"
 GENERATOR = f"audio-edition {__version__}"
@@ -42,12 +41,27 @@ def smil_name(index: int) -> str:
     return f"s{index + 1:03d}.smil"
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    sections = ra.layout(manifest)
-    files = {"ncc.html": ncc(manifest, sections), CONTENT: content(manifest, sections)}
+class DAISY(Format):
+    name = "daisy"
+    suffix = ".daisy.zip"
+    label = "DAISY talking book"
+    description = (
+        "DAISY players: Victor Reader, NLS player, FSReader, EasyReader, Thorium (full text)"
+    )
+    version = 1
+    needs = ("mp3",)
+    order = 90
+
+    def write(self, context: Context) -> None:
+        write(context.edition, context.outputs, context.dest)
+
+
+def write(edition: Edition, audio: dict[str, Path], dest: Path) -> None:
+    sections = ra.layout(edition)
+    files = {"ncc.html": ncc(edition, sections), CONTENT: content(edition, sections)}
     elapsed = 0
     for i, section in enumerate(sections):
-        files[smil_name(i)] = smil(manifest, section, elapsed)
+        files[smil_name(i)] = smil(edition, section, elapsed)
         elapsed += _duration(section)
     with zipfile.ZipFile(dest, "w") as zf:
         for name, text in files.items():
@@ -73,8 +87,8 @@ def _meta(name: str, content: str, scheme: str | None = None) -> str:
     return f'<meta name="{name}" content="{esc(content)}"{extra} />'
 
 
-def _html(manifest: dict, title: str, head: list[str], body: str) -> str:
-    lang = esc(manifest["language"])
+def _html(edition: Edition, title: str, head: list[str], body: str) -> str:
+    lang = esc(edition.language)
     head_text = "\n".join(head)
     return f"""<?xml version="1.0" encoding="utf-8"?>
 {XHTML_DOCTYPE}
@@ -91,20 +105,20 @@ def _html(manifest: dict, title: str, head: list[str], body: str) -> str:
 """
 
 
-def ncc(manifest: dict, sections: list[ra.Section]) -> str:
-    date = ra.article_date(manifest) or ra.modified(manifest)[:10]
+def ncc(edition: Edition, sections: list[ra.Section]) -> str:
+    date = ra.article_date(edition) or ra.modified(edition)[:10]
     metas = [
-        _meta("dc:title", manifest["title"]),
-        _meta("dc:creator", ra.creator(manifest)),
+        _meta("dc:title", edition.title),
+        _meta("dc:creator", ra.creator(edition)),
         _meta("dc:date", date, "yyyy-mm-dd"),
         _meta("dc:format", "Daisy 2.02"),
-        _meta("dc:identifier", f"urn:uuid:{ra.identifier(manifest)}"),
-        _meta("dc:language", manifest["language"], "ISO 639"),
-        _meta("dc:publisher", manifest.get("publisher") or ra.creator(manifest)),
+        _meta("dc:identifier", f"urn:uuid:{ra.identifier(edition)}"),
+        _meta("dc:language", edition.language, "ISO 639"),
+        _meta("dc:publisher", edition.publisher or ra.creator(edition)),
         _meta("dc:type", "text"),
         _meta("ncc:charset", "utf-8"),
         _meta("ncc:generator", GENERATOR),
-        _meta("ncc:narrator", ra.narrator(manifest)),
+        _meta("ncc:narrator", ra.narrator(edition)),
         _meta("ncc:multimediaType", "audioFullText"),
         _meta("ncc:pageFront", "0"),
         _meta("ncc:pageNormal", "0"),
@@ -124,19 +138,19 @@ def ncc(manifest: dict, sections: list[ra.Section]) -> str:
         headings.append(
             f'<{tag} id="nav-{i + 1}"{cls}><a href="{href}">{esc(section.label)}</a></{tag}>'
         )
-    return _html(manifest, manifest["title"], metas, "\n".join(headings))
+    return _html(edition, edition.title, metas, "\n".join(headings))
 
 
-def content(manifest: dict, sections: list[ra.Section]) -> str:
-    return _html(manifest, manifest["title"], [], ra.body(sections))
+def content(edition: Edition, sections: list[ra.Section]) -> str:
+    return _html(edition, edition.title, [], ra.body(sections))
 
 
-def smil(manifest: dict, section: ra.Section, elapsed_ms: int) -> str:
+def smil(edition: Edition, section: ra.Section, elapsed_ms: int) -> str:
     duration = _duration(section)
     metas = [
         _meta("dc:format", "Daisy 2.02"),
         _meta("dc:title", section.label),
-        _meta("dc:identifier", f"urn:uuid:{ra.identifier(manifest)}"),
+        _meta("dc:identifier", f"urn:uuid:{ra.identifier(edition)}"),
         _meta("ncc:generator", GENERATOR),
         _meta("ncc:totalElapsedTime", ra.clock(elapsed_ms)),
         _meta("ncc:timeInThisSmil", ra.clock(duration)),

@@ -13,15 +13,14 @@ from __future__ import annotations
 import shutil
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import readalong as ra
+from .base import Context, Format
 from .readalong import esc
 
-NAME = "epub"
-SUFFIX = ".epub"
-FOR = "read-along e-book (EPUB 3 Media Overlays): Thorium, EasyReader; any EPUB 3 reader (text)"
-NEEDS = ("mp3",)
-VERSION = 2
+if TYPE_CHECKING:
+    from ..edition import Edition
 
 ACTIVE_CLASS = "-epub-media-overlay-active"
 # True for every book written here while the tests pass: Ace by DAISY (axe-core's WCAG 2.2
@@ -46,13 +45,28 @@ p {{ line-height: 1.5; }}
 """
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    sections = ra.layout(manifest)
+class EPUB(Format):
+    name = "epub"
+    suffix = ".epub"
+    label = "EPUB read-along"
+    description = (
+        "read-along e-book (EPUB 3 Media Overlays): Thorium, EasyReader; any EPUB 3 reader (text)"
+    )
+    version = 2
+    needs = ("mp3",)
+    order = 80
+
+    def write(self, context: Context) -> None:
+        write(context.edition, context.outputs, context.dest)
+
+
+def write(edition: Edition, audio: dict[str, Path], dest: Path) -> None:
+    sections = ra.layout(edition)
     files = {
         "META-INF/container.xml": CONTAINER,
-        "EPUB/package.opf": package(manifest, sections),
-        f"EPUB/{NAV}": nav(manifest, sections),
-        f"EPUB/{TEXT}": text(manifest, sections),
+        "EPUB/package.opf": package(edition, sections),
+        f"EPUB/{NAV}": nav(edition, sections),
+        f"EPUB/{TEXT}": text(edition, sections),
         f"EPUB/{SMIL}": overlay(sections),
         f"EPUB/{CSS}": STYLE,
     }
@@ -82,8 +96,8 @@ def _add_file(zf: zipfile.ZipFile, name: str, path: Path) -> None:
         shutil.copyfileobj(src, out, 1 << 20)
 
 
-def _xhtml(manifest: dict, title: str, body: str, extra_head: str = "") -> str:
-    lang = esc(manifest["language"])
+def _xhtml(edition: Edition, title: str, body: str, extra_head: str = "") -> str:
+    lang = esc(edition.language)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" \
@@ -99,19 +113,19 @@ lang="{lang}" xml:lang="{lang}">
 """
 
 
-def text(manifest: dict, sections: list[ra.Section]) -> str:
+def text(edition: Edition, sections: list[ra.Section]) -> str:
     head = f'<link rel="stylesheet" type="text/css" href="{CSS}"/>\n'
-    return _xhtml(manifest, manifest["title"], ra.body(sections), head)
+    return _xhtml(edition, edition.title, ra.body(sections), head)
 
 
-def nav(manifest: dict, sections: list[ra.Section]) -> str:
+def nav(edition: Edition, sections: list[ra.Section]) -> str:
     items = [(s.level, s.label, f"{TEXT}#{s.blocks[0].id}") for s in sections]
     # The role, as well as the epub:type, tells assistive technology that this is the toc.
     toc = (
         '<nav epub:type="toc" role="doc-toc" id="toc">\n'
         f"<h1>Contents</h1>\n{_nested(items)}\n</nav>"
     )
-    return _xhtml(manifest, "Contents", toc)
+    return _xhtml(edition, "Contents", toc)
 
 
 def _nested(items: list[tuple[int, str, str]]) -> str:
@@ -149,10 +163,10 @@ def _has_headings(sections: list[ra.Section]) -> bool:
     return any(b.level and b.level > 1 for s in sections for b in s.blocks)
 
 
-def _summary(manifest: dict, sections: list[ra.Section]) -> str:
+def _summary(edition: Edition, sections: list[ra.Section]) -> str:
     navigation = "its headings" if _has_headings(sections) else "its chapters"
     return (
-        f"The full text of the article with a narration by {ra.narrator(manifest)}, "
+        f"The full text of the article with a narration by {ra.narrator(edition)}, "
         "synchronised sentence by sentence: each sentence is highlighted as it is read. "
         f"The table of contents lists {navigation}. No images, no hazards. "
         f"It meets {CONFORMS_TO}, as assessed by its builder, whose tests check its books "
@@ -160,7 +174,7 @@ def _summary(manifest: dict, sections: list[ra.Section]) -> str:
     )
 
 
-def accessibility(manifest: dict, sections: list[ra.Section]) -> list[tuple[str, str]]:
+def accessibility(edition: Edition, sections: list[ra.Section]) -> list[tuple[str, str]]:
     features = [
         "synchronizedAudioText",
         "tableOfContents",
@@ -178,35 +192,35 @@ def accessibility(manifest: dict, sections: list[ra.Section]) -> list[tuple[str,
         ("schema:accessModeSufficient", "textual,auditory"),
         *(("schema:accessibilityFeature", f) for f in features),
         ("schema:accessibilityHazard", "none"),
-        ("schema:accessibilitySummary", _summary(manifest, sections)),
+        ("schema:accessibilitySummary", _summary(edition, sections)),
         # The claim, and who made it. No certifier credential or report: there is none.
         ("dcterms:conformsTo", CONFORMS_TO),
         ("a11y:certifiedBy", CERTIFIED_BY),
     ]
 
 
-def package(manifest: dict, sections: list[ra.Section]) -> str:
-    duration = ra.clock(manifest["duration_ms"])
+def package(edition: Edition, sections: list[ra.Section]) -> str:
+    duration = ra.clock(edition.duration_ms)
     dc = [
-        f'<dc:identifier id="uid">urn:uuid:{ra.identifier(manifest)}</dc:identifier>',
-        f"<dc:title>{esc(manifest['title'])}</dc:title>",
-        f'<dc:creator id="creator">{esc(ra.creator(manifest))}</dc:creator>',
-        f"<dc:language>{esc(manifest['language'])}</dc:language>",
+        f'<dc:identifier id="uid">urn:uuid:{ra.identifier(edition)}</dc:identifier>',
+        f"<dc:title>{esc(edition.title)}</dc:title>",
+        f'<dc:creator id="creator">{esc(ra.creator(edition))}</dc:creator>',
+        f"<dc:language>{esc(edition.language)}</dc:language>",
     ]
-    if manifest.get("publisher"):
-        dc.append(f"<dc:publisher>{esc(manifest['publisher'])}</dc:publisher>")
-    if ra.article_date(manifest):
-        dc.append(f"<dc:date>{ra.article_date(manifest)}</dc:date>")
+    if edition.publisher:
+        dc.append(f"<dc:publisher>{esc(edition.publisher)}</dc:publisher>")
+    if ra.article_date(edition):
+        dc.append(f"<dc:date>{ra.article_date(edition)}</dc:date>")
     dc += [
-        f'<dc:contributor id="narrator">{esc(ra.narrator(manifest))}</dc:contributor>',
+        f'<dc:contributor id="narrator">{esc(ra.narrator(edition))}</dc:contributor>',
         '<meta refines="#narrator" property="role" scheme="marc:relators">nrt</meta>',
     ]
     metas = [
-        ("dcterms:modified", ra.modified(manifest)),
+        ("dcterms:modified", ra.modified(edition)),
         ("media:duration", duration),
-        ("media:narrator", ra.narrator(manifest)),
+        ("media:narrator", ra.narrator(edition)),
         ("media:active-class", ACTIVE_CLASS),
-        *accessibility(manifest, sections),
+        *accessibility(edition, sections),
     ]
     dc += [f'<meta property="{p}">{esc(v)}</meta>' for p, v in metas]
     # The overlay plays the whole timeline (its clips tile it), so the durations agree.
@@ -214,7 +228,7 @@ def package(manifest: dict, sections: list[ra.Section]) -> str:
     metadata = "\n".join(dc)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid" \
-xml:lang="{esc(manifest["language"])}">
+xml:lang="{esc(edition.language)}">
 <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
 {metadata}
 </metadata>

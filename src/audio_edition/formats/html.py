@@ -2,14 +2,14 @@
 
 ``audio/<slug>.html`` is one self-contained file: the style sheet and script (package data
 in ``web/``) are inlined, so the page works opened from disk (``file://``) or from any
-static server, with no network access. It is written from the manifest alone: each
+static server, with no network access. It is written from the edition alone: each
 sentence is a ``<span class="cue">`` carrying its start and end in milliseconds, and the
 script follows ``audio.currentTime`` through them. A Content-Security-Policy allows only
 the page's own script and style (by hash) and same-origin media, so even a mistake in
 escaping could not run injected script.
 
-``write_index`` keeps ``audio/index.html``: every edition in the folder with its title,
-duration and a link.
+``WebPage.write_index`` keeps ``audio/index.html``: every edition in the folder with its
+title, duration and a link.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from functools import lru_cache
 from html import escape
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..edition import load_editions
 from ..files import atomic_write_bytes
-from ..manifest import read_manifest
+from .base import Context, Format
+
+if TYPE_CHECKING:
+    from ..edition import Announcement, Edition, Manifest, Paragraph, Utterance
 
 NAME = "html"
-SUFFIX = ".html"
-FOR = "web browsers: the article beside its audio, the sentence being read highlighted"
-NEEDS = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
-VERSION = 1
-LINKS_ALL = True  # the page offers a download of every format built with it
 
 INDEX = "index.html"
 GENERATOR = "audio-edition"
@@ -42,51 +42,55 @@ SHORTCUTS = (
     ("N", "Next paragraph"),
     ("&lt; / &gt;", "Slower / faster"),
 )
-# Download link texts; a format not named here shows as its name in capitals.
-LABELS = {
-    "m4b": "M4B audiobook",
-    "mp3": "MP3",
-    "opus": "Opus",
-    "vtt": "Captions (WebVTT)",
-    "srt": "Captions (SRT)",
-    "chapters-vtt": "Chapters (WebVTT)",
-    "chapters-json": "Chapters (JSON)",
-    "epub": "EPUB read-along",
-    "daisy": "DAISY talking book",
-}
 # Browsers try <source> elements in order: Opus (smallest) where it was built, then MP3.
 SOURCE_TYPES = {"opus": "audio/ogg; codecs=opus", "mp3": "audio/mpeg"}
+
+
+class WebPage(Format):
+    name = NAME
+    suffix = ".html"
+    label = "Web page"
+    description = "web browsers: the article beside its audio, the sentence being read highlighted"
+    version = 1
+    needs = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
+    links_all = True  # the page offers a download of every format built with it
+    order = 100
+
+    def write(self, context: Context) -> None:
+        files = built_files(context.edition, context.outputs)
+        context.dest.write_bytes(page(context.edition, files).encode("utf-8"))
+
+    def write_index(self, out: Path) -> None:
+        write_index(out)
 
 
 # ---------------------------------------------------------------- the edition's page
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    files = built_files(manifest, audio, dest)
-    dest.write_bytes(page(manifest, files).encode("utf-8"))
+def built_files(edition: Edition, outputs: dict[str, Path]) -> dict[str, tuple[str, int, str]]:
+    """Each built format's final file name, size and download label, in build order.
 
-
-def built_files(manifest: dict, audio: dict[str, Path], dest: Path) -> dict[str, tuple[str, int]]:
-    """Each built format's final file name and size, in ``FORMATS`` order.
-
-    The builder hands a format with ``LINKS_ALL`` every output built before it (the page
+    The builder hands a format with ``links_all`` every output built before it (the page
     is the last format), staged or in place, and rewrites the page when any of them
     changes.
     """
-    from . import FORMATS
+    from . import FORMATS, ordered
 
-    slug = manifest["slug"]
     return {
-        name: (f"{slug}{module.SUFFIX}", Path(audio[name]).stat().st_size)
-        for name, module in FORMATS.items()
-        if name in audio and name != NAME
+        name: (
+            f"{edition.slug}{FORMATS[name].suffix}",
+            Path(outputs[name]).stat().st_size,
+            FORMATS[name].label,
+        )
+        for name in ordered(outputs)
+        if name != NAME
     }
 
 
-def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
+def page(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
     css, js = _asset("page.css"), _asset("page.js")
-    title = escape(manifest["title"])
-    lang = escape(manifest.get("language") or "en")
+    title = escape(edition.title)
+    lang = escape(edition.language or "en")
     return "\n".join(
         [
             *_head(
@@ -97,16 +101,16 @@ def page(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
             ),
             "<body>",
             '<a class="skip" href="#text">Skip to the text</a>',
-            _masthead(manifest, files, lang),
+            _masthead(edition, files, lang),
             '<main class="edition">',
             '<div class="side">',
-            _player(manifest, files),
-            _chapters(manifest),
+            _player(edition, files),
+            _chapters(edition),
             _shortcuts(),
             "</div>",
-            _article(manifest, lang),
+            _article(edition, lang),
             "</main>",
-            _footer(manifest),
+            _footer(edition),
             f"<script>{js}</script>",
             "</body>",
             "</html>",
@@ -157,18 +161,18 @@ def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
-def _masthead(manifest: dict, files: dict[str, tuple[str, int]], lang: str) -> str:
-    byline = [f"By {escape(manifest['author'])}"] if manifest.get("author") else []
-    byline += [escape(manifest[k]) for k in ("date", "publisher") if manifest.get(k)]
-    voice = manifest["voice"]
+def _masthead(edition: Edition, files: dict[str, tuple[str, int]], lang: str) -> str:
+    byline = [f"By {escape(edition.author)}"] if edition.author else []
+    byline += [escape(v) for v in (edition.date, edition.publisher) if v]
+    voice = edition.voice
     return "\n".join(
         [
             '<header class="masthead">',
             '<p class="kind">Audio edition</p>',
-            f'<h1 lang="{lang}">{escape(manifest["title"])}</h1>',
+            f'<h1 lang="{lang}">{escape(edition.title)}</h1>',
             f'<p class="byline">{" · ".join(byline)}</p>' if byline else "",
             f'<p class="about">The audio version of this article, read by a synthetic voice '
-            f"({escape(voice.get('name') or voice['voice'])}), {_spoken_duration(manifest)}. "
+            f"({escape(voice.name or voice.voice)}), {_spoken_duration(edition)}. "
             "The sentence being read is highlighted; select any sentence or chapter to listen "
             "from there.</p>",
             _downloads(files),
@@ -177,11 +181,10 @@ def _masthead(manifest: dict, files: dict[str, tuple[str, int]], lang: str) -> s
     )
 
 
-def _downloads(files: dict[str, tuple[str, int]]) -> str:
+def _downloads(files: dict[str, tuple[str, int, str]]) -> str:
     items = "".join(
-        f'<li><a href="{escape(final)}" download>{LABELS.get(name, name.upper())}</a> '
-        f"({_size(size)})</li>"
-        for name, (final, size) in files.items()
+        f'<li><a href="{escape(final)}" download>{escape(label)}</a> ({_size(size)})</li>'
+        for final, size, label in files.values()
     )
     return (
         '<div class="downloads"><span id="downloads">Download:</span> '
@@ -189,7 +192,7 @@ def _downloads(files: dict[str, tuple[str, int]]) -> str:
     )
 
 
-def _player(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
+def _player(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
     sources = "".join(
         f'<source src="{escape(files[n][0])}" type="{t}">'
         for n, t in SOURCE_TYPES.items()
@@ -225,12 +228,12 @@ def _player(manifest: dict, files: dict[str, tuple[str, int]]) -> str:
     )
 
 
-def _chapters(manifest: dict) -> str:
+def _chapters(edition: Edition) -> str:
     items = "\n".join(
-        f'<li><button type="button" data-start="{c["start_ms"]}">'
-        f'<span>{escape(c["title"])}</span> <span class="time">{_clock(c["start_ms"])}</span>'
+        f'<li><button type="button" data-start="{c.start_ms}">'
+        f'<span>{escape(c.title)}</span> <span class="time">{_clock(c.start_ms)}</span>'
         "</button></li>"
-        for c in manifest["chapters"]
+        for c in edition.chapters
     )
     return (
         '<nav id="chapters" aria-label="Chapters">\n<h2>Chapters</h2>\n'
@@ -248,63 +251,56 @@ def _shortcuts() -> str:
     )
 
 
-def _article(manifest: dict, lang: str) -> str:
-    announcements = manifest.get("announcements") or {}
+def _article(edition: Edition, lang: str) -> str:
     parts = [
         f'<article id="text" lang="{lang}" aria-labelledby="text-title" tabindex="-1">',
         '<h2 id="text-title" class="visually-hidden">The text</h2>',
-        _announcement("opening", announcements.get("opening")),
-        *(_paragraph(p) for p in manifest["paragraphs"]),
-        _announcement("closing", announcements.get("closing")),
+        _announcement(edition.opening),
+        *(_paragraph(p) for p in edition.paragraphs),
+        _announcement(edition.closing),
         "</article>",
     ]
     return "\n".join(p for p in parts if p)
 
 
-def _announcement(kind: str, spoken: dict | None) -> str:
+def _announcement(spoken: Announcement | None) -> str:
     if not spoken:
         return ""
-    label = f"{kind.capitalize()} announcement"
+    label = f"{spoken.id.capitalize()} announcement"
     return (
-        f'<p class="announcement" data-para="{label}" data-start="{spoken["start_ms"]}">'
-        f"{_cue(kind, spoken['text'], spoken['start_ms'], spoken['end_ms'])}</p>"
+        f'<p class="announcement" data-para="{label}" data-start="{spoken.start_ms}">'
+        f"{_cue(spoken)}</p>"
     )
 
 
-def _paragraph(para: dict) -> str:
-    label = f"Paragraph {para['index']}"
+def _paragraph(para: Paragraph) -> str:
+    label = f"Paragraph {para.index}"
     lines = []
-    if para.get("heading"):
-        level = min(int(para.get("heading_level") or 1) + 1, 6)  # the page's h1 is the title
-        cue = _cue(
-            f"{para['id']}h", para["heading"], para["heading_start_ms"], para["heading_end_ms"]
-        )
-        lines.append(
-            f'<h{level} data-para="{label}" data-start="{para["start_ms"]}">{cue}</h{level}>'
-        )
-    if para["sentences"]:
-        para_attrs = "" if lines else f' data-para="{label}" data-start="{para["start_ms"]}"'
-        cues = " ".join(
-            _cue(s["id"], s["text"], s["start_ms"], s["end_ms"]) for s in para["sentences"]
-        )
-        lines.append(f'<p id="{para["id"]}"{para_attrs}>{cues}</p>')
+    if para.heading:
+        level = min((para.heading.level or 1) + 1, 6)  # the page's h1 is the title
+        cue = _cue(para.heading)
+        lines.append(f'<h{level} data-para="{label}" data-start="{para.start_ms}">{cue}</h{level}>')
+    if para.sentences:
+        para_attrs = "" if lines else f' data-para="{label}" data-start="{para.start_ms}"'
+        cues = " ".join(_cue(s) for s in para.sentences)
+        lines.append(f'<p id="{para.id}"{para_attrs}>{cues}</p>')
     return "\n".join(lines)
 
 
-def _cue(cue_id: str, text: str, start_ms: int, end_ms: int) -> str:
+def _cue(spoken: Utterance) -> str:
     return (
-        f'<span class="cue" id="{escape(cue_id)}" data-start="{start_ms}" data-end="{end_ms}">'
-        f"{escape(text)}</span>"
+        f'<span class="cue" id="{escape(spoken.id)}" data-start="{spoken.start_ms}" '
+        f'data-end="{spoken.end_ms}">{escape(spoken.text)}</span>'
     )
 
 
-def _footer(manifest: dict) -> str:
-    voice = manifest["voice"]
+def _footer(edition: Edition) -> str:
+    voice = edition.voice
     return (
         "<footer>\n"
-        f"<p>Made with {GENERATOR} from {escape(manifest['source'])}; voice "
-        f"{escape(voice.get('name') or voice['voice'])} ({escape(str(voice.get('engine')))}), "
-        f"{voice.get('rate')} words a minute.</p>\n"
+        f"<p>Made with {GENERATOR} from {escape(edition.source)}; voice "
+        f"{escape(voice.name or voice.voice)} ({escape(str(voice.engine))}), "
+        f"{voice.rate} words a minute.</p>\n"
         f'<p><a href="{INDEX}">All audio editions</a></p>\n</footer>'
     )
 
@@ -319,8 +315,8 @@ def _clock(ms: int) -> str:
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
 
 
-def _spoken_duration(manifest: dict) -> str:
-    minutes = max(1, round(manifest["duration_ms"] / 60_000))
+def _spoken_duration(edition: Edition) -> str:
+    minutes = max(1, round(edition.duration_ms / 60_000))
     hours, minutes = divmod(minutes, 60)
     parts = [f"{hours} hour{'s' * (hours != 1)}"] if hours else []
     parts += [f"{minutes} minute{'s' * (minutes != 1)}"] if minutes or not hours else []
@@ -344,11 +340,11 @@ def write_index(out_dir: Path) -> None:
     while some edition has a web page. The name is reserved (no article builds to it), but
     an edition named "index" built before it was keeps the file.
     """
-    editions = _editions(out_dir)
+    editions = load_editions(out_dir)
     path = out_dir / INDEX
-    if any(m["slug"] == "index" for m in editions):
+    if any(m.edition.slug == "index" for m in editions):
         return
-    if not any(NAME in m.get("outputs", {}) for m in editions):
+    if not any(NAME in m.record.outputs for m in editions):
         if path.is_file() and f'content="{GENERATOR}"' in path.read_text(errors="replace"):
             path.unlink()  # ours, and no page is left to list
         return
@@ -357,13 +353,7 @@ def write_index(out_dir: Path) -> None:
         atomic_write_bytes(path, data)
 
 
-def _editions(out_dir: Path) -> list[dict]:
-    manifests = ((p, read_manifest(p)) for p in sorted(out_dir.glob("*.json")))
-    editions = [m for p, m in manifests if m and m.get("slug") == p.stem and m.get("outputs")]
-    return sorted(editions, key=lambda m: (str(m.get("title", "")).casefold(), m["slug"]))
-
-
-def index_page(editions: list[dict]) -> str:
+def index_page(editions: list[Manifest]) -> str:
     css = _asset("page.css")
     items = "\n".join(_index_entry(m) for m in editions)
     return "\n".join(
@@ -385,13 +375,13 @@ def index_page(editions: list[dict]) -> str:
     )
 
 
-def _index_entry(manifest: dict) -> str:
-    outputs = manifest["outputs"]
+def _index_entry(manifest: Manifest) -> str:
+    edition, outputs = manifest.edition, manifest.record.outputs
     # Link the web page, or else the first audio file built.
     target = outputs.get(NAME) or next(iter(outputs.values()))
-    author = f" by {escape(manifest['author'])}" if manifest.get("author") else ""
-    lang = escape(manifest.get("language") or "en")
+    author = f" by {escape(edition.author)}" if edition.author else ""
+    lang = escape(edition.language or "en")
     return (
-        f'<li><a href="{escape(target["path"])}" lang="{lang}">{escape(manifest["title"])}</a>'
-        f'{author} <span class="time">({_clock(manifest["duration_ms"])})</span></li>'
+        f'<li><a href="{escape(target["path"])}" lang="{lang}">{escape(edition.title)}</a>'
+        f'{author} <span class="time">({_clock(edition.duration_ms)})</span></li>'
     )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..encode import AAC
-from . import chaptered_audio
-
-NAME = "m4b"
-SUFFIX = ".m4b"
-FOR = "audiobook players: Apple Books, VLC, BookPlayer, Smart AudioBook Player (chapters)"
-CODEC = AAC
+from .chaptered_audio import ChapteredAudio
 
 
-def write(manifest: dict, segments: list[Path], dest: Path, cover: Path | None = None) -> None:
-    chaptered_audio.write(manifest, CODEC, segments, dest, cover)
+class M4B(ChapteredAudio):
+    name = "m4b"
+    suffix = ".m4b"
+    label = "M4B audiobook"
+    description = (
+        "audiobook players: Apple Books, VLC, BookPlayer, Smart AudioBook Player (chapters)"
+    )
+    version = 1
+    codec = AAC
+    order = 10

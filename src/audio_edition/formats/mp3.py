@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..encode import MP3
-from . import chaptered_audio
-
-NAME = "mp3"
-SUFFIX = ".mp3"
-FOR = "any player; chapters in podcast apps and DAISY-capable players that read ID3 CHAP"
-CODEC = MP3
+from .. import encode
+from .chaptered_audio import ChapteredAudio
 
 
-def write(manifest: dict, segments: list[Path], dest: Path, cover: Path | None = None) -> None:
-    chaptered_audio.write(manifest, CODEC, segments, dest, cover)
+class MP3(ChapteredAudio):
+    name = "mp3"
+    suffix = ".mp3"
+    label = "MP3"
+    description = (
+        "any player; chapters in podcast apps and DAISY-capable players that read ID3 CHAP"
+    )
+    version = 1
+    codec = encode.MP3
+    order = 20

@@ -17,23 +17,34 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..encode import EncodeError
 from ..tools import ffmpeg_missing
+from .base import Context, Format
 from .chaptered_audio import tags
 from .cues import clock
 
-NAME = "opus"
-SUFFIX = ".opus"
-FOR = "Android, browsers, VLC, AntennaPod (chapters); not Apple Books: use the M4B there"
-NEEDS = ("m4b",)
-VERSION = 1
+if TYPE_CHECKING:
+    from ..edition import Edition
+
 BITRATE = "24k"  # speech is transparent-ish at 24 kb/s in Opus; half the MP3's 48 kb/s
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    encode(audio["m4b"], dest)
-    tag(manifest, dest)
+class Opus(Format):
+    name = "opus"
+    suffix = ".opus"
+    label = "Opus"
+    description = (
+        "Android, browsers, VLC, AntennaPod (chapters); not Apple Books: use the M4B there"
+    )
+    version = 1
+    needs = ("m4b",)
+    order = 70
+
+    def write(self, context: Context) -> None:
+        encode(context.outputs["m4b"], context.dest)
+        tag(context.edition, context.dest)
 
 
 def encode(source: Path, dest: Path) -> None:
@@ -55,31 +66,31 @@ def encode(source: Path, dest: Path) -> None:
         raise EncodeError(f"ffmpeg could not write {dest.name}: {lines[-1]}")
 
 
-def comments(manifest: dict) -> dict[str, list[str]]:
+def comments(edition: Edition) -> dict[str, list[str]]:
     """The Vorbis comments: the book's tags and its chapters, to the millisecond."""
-    t = tags(manifest)
+    t = tags(edition)
     fields = {
         "TITLE": t.title,
         "ALBUM": t.album,
         "ARTIST": t.author,
         "GENRE": t.genre,
         "DATE": t.date,
-        "LANGUAGE": manifest.get("language"),
+        "LANGUAGE": edition.language,
         "COMMENT": t.comment,
-        "ORGANIZATION": manifest.get("publisher"),
+        "ORGANIZATION": edition.publisher,
     }
     out = {k: [v] for k, v in fields.items() if v}
-    for n, ch in enumerate(manifest["chapters"], start=1):  # numbered from 001, as Xiph's spec
-        out[f"CHAPTER{n:03d}"] = [clock(ch["start_ms"])]
-        out[f"CHAPTER{n:03d}NAME"] = [ch["title"]]
+    for n, ch in enumerate(edition.chapters, start=1):  # numbered from 001, as Xiph's spec
+        out[f"CHAPTER{n:03d}"] = [clock(ch.start_ms)]
+        out[f"CHAPTER{n:03d}NAME"] = [ch.title]
     return out
 
 
-def tag(manifest: dict, dest: Path) -> None:
+def tag(edition: Edition, dest: Path) -> None:
     from mutagen.oggopus import OggOpus
 
     opus = OggOpus(dest)
     opus.tags.clear()
-    for key, values in comments(manifest).items():
+    for key, values in comments(edition).items():
         opus.tags[key] = values
     opus.save()

@@ -1,4 +1,4 @@
-"""What the read-along books (EPUB 3, DAISY 2.02) share, all from the manifest.
+"""What the read-along books (EPUB 3, DAISY 2.02) share, all from the edition.
 
 - The text: the title, the announcements, the headings and the paragraphs, with an id on
   every spoken element (``opening``, ``p3h`` for paragraph 3's heading, ``p3s2`` for its
@@ -21,20 +21,37 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
+from typing import TYPE_CHECKING
 
 from ..manifest import content_key
+
+if TYPE_CHECKING:
+    from ..edition import Announcement, Edition, Utterance
 
 
 @dataclass
 class Phrase:
-    """One spoken element and its clip (milliseconds of the edition's audio)."""
+    """One utterance of the edition and its clip (milliseconds of the edition's audio)."""
 
-    id: str
-    text: str
-    start_ms: int
-    end_ms: int
+    utterance: Utterance
     clip_begin_ms: int = 0
     clip_end_ms: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.utterance.id
+
+    @property
+    def text(self) -> str:
+        return self.utterance.text
+
+    @property
+    def start_ms(self) -> int:
+        return self.utterance.start_ms
+
+    @property
+    def end_ms(self) -> int:
+        return self.utterance.end_ms
 
 
 @dataclass
@@ -65,59 +82,49 @@ class Section:
         return [p for b in self.blocks for p in b.phrases]
 
 
-def layout(manifest: dict) -> list[Section]:
+def layout(edition: Edition) -> list[Section]:
     """The article as sections of blocks, every phrase with its clip."""
-    blocks, entries = _blocks(manifest)
+    blocks, entries = _blocks(edition)
     sections = _sections(blocks, entries)
-    _clip([p for s in sections for p in s.phrases], manifest["duration_ms"])
+    _clip([p for s in sections for p in s.phrases], edition.duration_ms)
     return sections
 
 
-def _blocks(manifest: dict) -> tuple[list[Block], list[tuple[int, int, str]]]:
+def _blocks(edition: Edition) -> tuple[list[Block], list[tuple[int, int, str]]]:
     """The blocks in reading order, and the headings' entries (block index, level, label)."""
-    paragraphs = manifest["paragraphs"]
+    paragraphs = edition.paragraphs
     first = paragraphs[0] if paragraphs else None
     # A Markdown article whose title came from its first heading: that heading is the title.
-    titled = bool(first and first["heading"] and first["heading"].strip() == manifest["title"])
-    blocks = [] if titled else [Block("h1", "title", manifest["title"], cls="title")]
-    blocks += _announcement(manifest, "opening")
-    levels = _levels([p["heading_level"] or 2 for p in paragraphs[titled:] if p["heading"]])
+    titled = bool(first and first.heading and first.heading.text.strip() == edition.title)
+    blocks = [] if titled else [Block("h1", "title", edition.title, cls="title")]
+    blocks += _announcement(edition.opening)
+    levels = _levels([p.heading.level or 2 for p in paragraphs[titled:] if p.heading])
     entries: list[tuple[int, int, str]] = []
-    chapter_starts: dict[int, int] = {}
+    chapter_starts: dict[int | None, int] = {}
     for para in paragraphs:
-        chapter_starts.setdefault(para["chapter"], len(blocks))
-        if para["heading"]:
+        chapter_starts.setdefault(para.chapter, len(blocks))
+        if para.heading:
             title = titled and para is first
             level = 1 if title else next(levels)
-            phrase = Phrase(
-                f"{para['id']}h", para["heading"], para["heading_start_ms"], para["heading_end_ms"]
-            )
+            phrase = Phrase(para.heading)
             if not title:
-                entries.append((len(blocks), level, para["heading"]))
+                entries.append((len(blocks), level, para.heading.text))
             blocks.append(
                 Block(f"h{level}", phrase.id, phrase.text, [phrase], "title" if title else None)
             )
-        if para["sentences"]:
-            phrases = [
-                Phrase(s["id"], s["text"], s["start_ms"], s["end_ms"]) for s in para["sentences"]
-            ]
-            blocks.append(Block("p", para["id"], para["text"], phrases))
-    blocks += _announcement(manifest, "closing")
+        if para.sentences:
+            blocks.append(Block("p", para.id, para.text, [Phrase(s) for s in para.sentences]))
+    blocks += _announcement(edition.closing)
     if not entries:  # no headings: navigate by the edition's chapters
-        entries = [
-            (chapter_starts[c["index"]], 2, c["title"])
-            for c in manifest["chapters"]
-            if c["paragraphs"]
-        ]
-    return blocks, [(0, 1, manifest["title"]), *entries]
+        entries = [(chapter_starts[c.index], 2, c.title) for c in edition.chapters if c.paragraphs]
+    return blocks, [(0, 1, edition.title), *entries]
 
 
-def _announcement(manifest: dict, kind: str) -> list[Block]:
-    a = manifest["announcements"].get(kind)
-    if not a:
+def _announcement(announcement: Announcement | None) -> list[Block]:
+    if not announcement:
         return []
-    phrase = Phrase(kind, a["text"], a["start_ms"], a["end_ms"])
-    return [Block("p", kind, a["text"], [phrase], "announcement")]
+    phrase = Phrase(announcement)
+    return [Block("p", phrase.id, phrase.text, [phrase], "announcement")]
 
 
 def _levels(levels: list[int]) -> Iterator[int]:
@@ -183,19 +190,19 @@ def clock(ms: int) -> str:
 # ---------------------------------------------------------------- metadata
 
 
-def identifier(manifest: dict) -> str:
+def identifier(edition: Edition) -> str:
     """A stable UUID for the publication: the same article keeps it across rebuilds."""
-    name = f"audio-edition:{manifest['slug']}:{manifest['title']}:{manifest.get('author')}"
+    name = f"audio-edition:{edition.slug}:{edition.title}:{edition.author}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
-def creator(manifest: dict) -> str:
-    return manifest.get("author") or manifest.get("publisher") or "Unknown"
+def creator(edition: Edition) -> str:
+    return edition.author or edition.publisher or "Unknown"
 
 
-def article_date(manifest: dict) -> str | None:
+def article_date(edition: Edition) -> str | None:
     """The article's date if it is a W3C date (YYYY, YYYY-MM or YYYY-MM-DD), else None."""
-    date = str(manifest.get("date") or "").strip()
+    date = str(edition.date or "").strip()
     if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", date):
         return None
     try:
@@ -205,7 +212,7 @@ def article_date(manifest: dict) -> str | None:
     return date
 
 
-def modified(manifest: dict) -> str:
+def modified(edition: Edition) -> str:
     """A deterministic modification time (CCYY-MM-DDThh:mm:ssZ).
 
     No clock is read, so an unchanged edition gives the same bytes. The day is the
@@ -213,11 +220,10 @@ def modified(manifest: dict) -> str:
     that a changed edition gets a different dcterms:modified, which reading systems use
     to tell versions of a book apart.
     """
-    day = dt.datetime.fromisoformat(((article_date(manifest) or "2000") + "-01-01")[:10])
-    seconds = int(content_key(manifest), 16) % 86_400
+    day = dt.datetime.fromisoformat(((article_date(edition) or "2000") + "-01-01")[:10])
+    seconds = int(content_key(edition), 16) % 86_400
     return (day + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def narrator(manifest: dict) -> str:
-    voice = manifest["voice"]
-    return f"{voice['name']}, a synthetic voice ({voice['engine']})"
+def narrator(edition: Edition) -> str:
+    return f"{edition.voice.name}, a synthetic voice ({edition.voice.engine})"

@@ -15,16 +15,14 @@ up, become their full-width forms.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..files import atomic_write_bytes
+from .base import Context, Format
 from .cues import captions, clock
 
-NAME = "srt"
-SUFFIX = ".srt"
-FOR = "captions for video editors and players that take SubRip (VLC, YouTube uploads)"
-NEEDS: tuple[str, ...] = ()
-VERSION = 2
+if TYPE_CHECKING:
+    from ..edition import Edition
 
 WORD_JOINER = "\u2060"
 # After each match a word joiner: a tag's "<", an escape's "\", an entity's "&", and the
@@ -38,14 +36,22 @@ def plain(line: str) -> str:
     return _MARKUP.sub(lambda m: m.group() + WORD_JOINER, line).translate(_BRACES)
 
 
-def render(manifest: dict) -> str:
+def render(edition: Edition) -> str:
     blocks = [
         f"{n}\n{clock(c.start_ms, ',')} --> {clock(c.end_ms, ',')}\n"
         + "\n".join(plain(line) for line in c.lines)
-        for n, c in enumerate(captions(manifest), start=1)
+        for n, c in enumerate(captions(edition), start=1)
     ]
     return "\n\n".join(blocks) + "\n"
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    atomic_write_bytes(dest, render(manifest).encode("utf-8"))
+class SubRip(Format):
+    name = "srt"
+    suffix = ".srt"
+    label = "Captions (SRT)"
+    description = "captions for video editors and players that take SubRip (VLC, YouTube uploads)"
+    version = 2
+    order = 40
+
+    def write(self, context: Context) -> None:
+        atomic_write_bytes(context.dest, render(context.edition).encode("utf-8"))

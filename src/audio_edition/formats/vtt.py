@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..files import atomic_write_bytes
+from .base import Context, Format
 from .cues import captions, clock, vtt_escape
 
-NAME = "vtt"
-SUFFIX = ".vtt"
-FOR = "captions for web players (<track>), VLC, mpv and podcast apps: one cue per sentence"
-NEEDS: tuple[str, ...] = ()
-VERSION = 1
+if TYPE_CHECKING:
+    from ..edition import Edition
 
 
-def render(manifest: dict) -> str:
+def render(edition: Edition) -> str:
     blocks = ["WEBVTT"]
-    for cue in captions(manifest):
+    for cue in captions(edition):
         # The cue's id is the manifest id, so a page can find the sentence it captions.
         text = "\n".join(vtt_escape(line) for line in cue.lines)
         blocks.append(f"{cue.id}\n{clock(cue.start_ms)} --> {clock(cue.end_ms)}\n{text}")
     return "\n\n".join(blocks) + "\n"
 
 
-def write(manifest: dict, audio: dict[str, Path], dest: Path) -> None:
-    atomic_write_bytes(dest, render(manifest).encode("utf-8"))
+class WebVTT(Format):
+    name = "vtt"
+    suffix = ".vtt"
+    label = "Captions (WebVTT)"
+    description = (
+        "captions for web players (<track>), VLC, mpv and podcast apps: one cue per sentence"
+    )
+    version = 1
+    order = 30
+
+    def write(self, context: Context) -> None:
+        atomic_write_bytes(context.dest, render(context.edition).encode("utf-8"))
