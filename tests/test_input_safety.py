@@ -13,7 +13,7 @@ import pytest
 from audio_edition.config import Settings
 from audio_edition.errors import SourceError
 from audio_edition.files import read_article_bytes, read_cover_bytes
-from audio_edition.manifest import samples_to_ms
+from audio_edition.pcm import samples_to_ms
 from audio_edition.source import MAX_SENTENCE_CHARS, parse_article
 
 from .conftest import run_cli

@@ -14,6 +14,7 @@ import pytest
 
 from audio_edition.edition import BuildRecord, Manifest
 from audio_edition.formats import FORMATS, Context, html
+from audio_edition.times import clock, short_clock
 
 from .editions import edition
 
@@ -203,5 +204,12 @@ def test_no_index_without_a_page_and_an_edition_named_index_keeps_its_page(tmp_p
 
 
 @pytest.mark.parametrize(("ms", "text"), [(0, "0:00"), (65_999, "1:05"), (3_723_000, "1:02:03")])
-def test_clock(ms, text):
-    assert html._clock(ms) == text
+def test_short_clock_gives_positions_cut_to_the_second(ms, text):
+    assert short_clock(ms) == text
+
+
+def test_short_clock_rounds_lengths_and_clock_writes_every_format():
+    assert short_clock(65_500, rounded=True) == "1:06"
+    assert clock(3_723_456) == "01:02:03.456"
+    assert clock(3_723_456, ",") == "01:02:03,456"
+    assert clock(3_723_456, hour_width=1) == "1:02:03.456"

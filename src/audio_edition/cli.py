@@ -15,6 +15,7 @@ from .errors import AudioEditionError, BuildFailed
 from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
 from .speech import default_engine, voices_for_language
+from .times import short_clock
 
 
 class Bar(Progress):
@@ -45,13 +46,6 @@ class Bar(Progress):
             f"{self.done}/{self.total} sentences, ETA {eta:.0f}s"
         )
         self.stream.flush()
-
-
-def _duration(ms: int) -> str:
-    s = round(ms / 1000)
-    return (
-        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,9 +124,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     elif not args.quiet:
         for r in results:
             state = "" if r.changed else " (up to date, nothing written)"
+            length = short_clock(r.duration_ms, rounded=True)
             print(
                 f"{r.source}: {r.paragraphs} paragraphs, {r.sentences} sentences "
-                f"({r.synthesized} synthesised, {r.reused} reused), {_duration(r.duration_ms)}"
+                f"({r.synthesized} synthesised, {r.reused} reused), {length}"
                 f"{state}\n  -> " + ", ".join(r.outputs.values())
             )
     if failed:

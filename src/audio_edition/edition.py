@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .pcm import SAMPLE_RATE
+
 MANIFEST_VERSION = 2
-SAMPLE_RATE = 22050
 
 # ---------------------------------------------------------------- what is spoken
 

@@ -72,7 +72,7 @@ from audio_edition.files import record_digest
 from audio_edition.pcm import SAMPLE_RATE
 from audio_edition.tools import ffmpeg_missing
 
-MAX_CHAPTERS = 255
+MAX_CHAPTERS = 255  # the chapter limit of both MP4 (QuickTime, Nero) and ID3 CTOC in practice
 FFMPEG = "ffmpeg"
 _CHUNK = 1 << 20
 _PCM_INPUT = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0"]

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from .edition import (
     MANIFEST_VERSION,
-    SAMPLE_RATE,
     Announcement,
     Chapter,
     Edition,
@@ -28,7 +27,9 @@ from .edition import (
     Voice,
     read_manifest,
 )
+from .encode import MAX_CHAPTERS
 from .files import atomic_write_bytes, hash_key
+from .pcm import SAMPLE_RATE, samples_to_ms
 
 if TYPE_CHECKING:  # only for types: reading a manifest must stay cheap (the no-change path)
     from .assemble import Segment
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # only for types: reading a manifest must stay cheap (the no-
 
 __all__ = ["MANIFEST_VERSION", "Manifest", "build_manifest", "read_manifest", "write_manifest"]
 
-MAX_CHAPTERS = 255  # the chapter limit of both MP4 (QuickTime/Nero) and ID3 CTOC in practice
 TITLE_WORDS = 7
 
 
@@ -81,10 +81,6 @@ def chapter_title(group: list[int], paragraphs: Sequence[SourceParagraph]) -> st
     if len(group) == 1 or first.heading:
         return paragraph_title(group[0], first)
     return f"{group[0]}–{group[-1]}. {first_words(first.text)}"
-
-
-def samples_to_ms(samples: int) -> int:
-    return round(samples * 1000 / SAMPLE_RATE)
 
 
 def build_manifest(

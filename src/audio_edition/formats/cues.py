@@ -16,6 +16,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..times import clock  # noqa: F401  (the captions' clock, for vtt, srt and the rest)
+
 if TYPE_CHECKING:
     from ..edition import Edition, Utterance
 
@@ -103,14 +105,6 @@ def wrap(text: str) -> list[str]:
         if all(len(line) <= LINE_CHARS for line in lines):
             return lines
     return textwrap.wrap(text, LINE_CHARS, break_long_words=False, break_on_hyphens=False)
-
-
-def clock(ms: int, separator: str = ".") -> str:
-    """HH:MM:SS.mmm (WebVTT) or, with separator ",", HH:MM:SS,mmm (SRT)."""
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
 
 
 def vtt_escape(text: str) -> str:

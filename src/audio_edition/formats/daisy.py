@@ -13,7 +13,6 @@ section and times per paragraph, re-encodes the audio, and does not escape text 
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,16 +64,8 @@ def write(edition: Edition, audio: dict[str, Path], dest: Path) -> None:
         elapsed += _duration(section)
     with zipfile.ZipFile(dest, "w") as zf:
         for name, text in files.items():
-            zf.writestr(_info(name, zipfile.ZIP_DEFLATED), text.encode("utf-8"), compresslevel=9)
-        with open(audio["mp3"], "rb") as src, zf.open(_info(AUDIO, zipfile.ZIP_STORED), "w") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-
-
-def _info(name: str, compression: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same bytes
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    return info
+            ra.zip_bytes(zf, name, text.encode("utf-8"), zipfile.ZIP_DEFLATED)
+        ra.zip_file(zf, AUDIO, audio["mp3"])
 
 
 def _duration(section: ra.Section) -> int:

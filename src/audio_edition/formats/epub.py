@@ -10,7 +10,6 @@ finds no error and no warning, Ace by DAISY no violation (tests/test_formats_epu
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,28 +71,10 @@ def write(edition: Edition, audio: dict[str, Path], dest: Path) -> None:
     }
     with zipfile.ZipFile(dest, "w") as zf:
         # The mimetype comes first and stored, so that a reader can sniff the file type.
-        _add(zf, "mimetype", b"application/epub+zip", zipfile.ZIP_STORED)
+        ra.zip_bytes(zf, "mimetype", b"application/epub+zip", zipfile.ZIP_STORED)
         for name, content in files.items():
-            _add(zf, name, content.encode("utf-8"), zipfile.ZIP_DEFLATED)
-        _add_file(zf, f"EPUB/{AUDIO}", audio["mp3"])
-
-
-def _info(name: str, compression: int) -> zipfile.ZipInfo:
-    # A fixed date: the same edition gives the same bytes.
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    return info
-
-
-def _add(zf: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
-    zf.writestr(_info(name, compression), data, compresslevel=9)
-
-
-def _add_file(zf: zipfile.ZipFile, name: str, path: Path) -> None:
-    # Stored: MP3 does not compress, and players can then read it straight from the zip.
-    with open(path, "rb") as src, zf.open(_info(name, zipfile.ZIP_STORED), "w") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
+            ra.zip_bytes(zf, name, content.encode("utf-8"), zipfile.ZIP_DEFLATED)
+        ra.zip_file(zf, f"EPUB/{AUDIO}", audio["mp3"])
 
 
 def _xhtml(edition: Edition, title: str, body: str, extra_head: str = "") -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..edition import load_editions
 from ..files import atomic_write_bytes
+from ..times import short_clock
 from .base import Context, Format
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def _player(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
 def _chapters(edition: Edition) -> str:
     items = "\n".join(
         f'<li><button type="button" data-start="{c.start_ms}">'
-        f'<span>{escape(c.title)}</span> <span class="time">{_clock(c.start_ms)}</span>'
+        f'<span>{escape(c.title)}</span> <span class="time">{short_clock(c.start_ms)}</span>'
         "</button></li>"
         for c in edition.chapters
     )
@@ -308,13 +309,6 @@ def _footer(edition: Edition) -> str:
 # ---------------------------------------------------------------- small formatting helpers
 
 
-def _clock(ms: int) -> str:
-    """7:05, or 1:02:03 past an hour."""
-    minutes, seconds = divmod(int(ms) // 1000, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
-
-
 def _spoken_duration(edition: Edition) -> str:
     minutes = max(1, round(edition.duration_ms / 60_000))
     hours, minutes = divmod(minutes, 60)
@@ -383,5 +377,5 @@ def _index_entry(manifest: Manifest) -> str:
     lang = escape(edition.language or "en")
     return (
         f'<li><a href="{escape(target["path"])}" lang="{lang}">{escape(edition.title)}</a>'
-        f'{author} <span class="time">({_clock(edition.duration_ms)})</span></li>'
+        f'{author} <span class="time">({short_clock(edition.duration_ms)})</span></li>'
     )

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import times
 from ..manifest import content_key
 
 if TYPE_CHECKING:
@@ -180,11 +184,8 @@ def esc(text: str) -> str:
 
 
 def clock(ms: int) -> str:
-    """H:MM:SS.mmm, the clock value EPUB and DAISY take (three decimals: some old DAISY
-    players fail on more)."""
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+    """H:MM:SS.mmm, the clock value EPUB and DAISY take."""
+    return times.clock(ms, hour_width=1)
 
 
 # ---------------------------------------------------------------- metadata
@@ -227,3 +228,25 @@ def modified(edition: Edition) -> str:
 
 def narrator(edition: Edition) -> str:
     return f"{edition.voice.name}, a synthetic voice ({edition.voice.engine})"
+
+
+# ---------------------------------------------------------------- packages (zip)
+
+
+def _zip_info(name: str, compression: int) -> zipfile.ZipInfo:
+    # A fixed date: the same edition gives the same bytes.
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def zip_bytes(zf: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
+    zf.writestr(_zip_info(name, compression), data, compresslevel=9)
+
+
+def zip_file(zf: zipfile.ZipFile, name: str, path: Path) -> None:
+    """A file into the package, stored: MP3 does not compress, and players can then read
+    it straight from the zip."""
+    with open(path, "rb") as src, zf.open(_zip_info(name, zipfile.ZIP_STORED), "w") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
