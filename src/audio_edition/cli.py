@@ -11,10 +11,11 @@ from pathlib import Path
 from . import __version__
 from .build import Progress, build, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
+from .engines import default_engine
 from .errors import AudioEditionError, BuildFailed
 from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
-from .speech import default_engine, voices_for_language
+from .speech import voices_for_language
 from .times import short_clock
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import AudioEditionError, SourceError, UsageError
 from .files import read_cover_bytes
+from .registry import DEFAULT_FORMATS, format_names, is_format_name
 
 CONFIG_FILE = "audio-edition.toml"
 
@@ -44,8 +45,6 @@ class Pauses:
 
 
 def _default_formats() -> tuple[str, ...]:
-    from .formats import DEFAULT_FORMATS
-
     return DEFAULT_FORMATS
 
 
@@ -133,9 +132,8 @@ def _range(rule: Rule) -> str:
 
 
 def _format_names(rule: Rule) -> str:
-    from .formats import FORMATS
-
-    return "a list of formats from " + ", ".join(FORMATS) + " (or one comma-separated string)"
+    names = ", ".join(format_names())
+    return "a list of formats from " + names + " (or one comma-separated string)"
 
 
 _DESCRIPTIONS: dict[str, Callable[[Rule], str]] = {
@@ -217,18 +215,17 @@ def _placeholders() -> str:
 
 
 def _formats(rule: Rule, value: object, root: Path | None) -> tuple[str, ...]:
-    from .formats import FORMATS
-
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
         raise Invalid
     names = [n.strip().lower().lstrip(".") for n in value if n.strip()]
     for name in names:
-        if name not in FORMATS:
-            raise Invalid(f"unknown format {_shown(name)}: choose from {', '.join(FORMATS)}")
+        if not is_format_name(name):
+            choices = ", ".join(format_names())
+            raise Invalid(f"unknown format {_shown(name)}: choose from {choices}")
     if not names:
-        raise Invalid("no format given: choose from " + ", ".join(FORMATS))
+        raise Invalid("no format given: choose from " + ", ".join(format_names()))
     return tuple(dict.fromkeys(names))
 
 
