@@ -320,8 +320,8 @@ def test_a_read_only_project_builds_with_out_and_the_cache_elsewhere(tmp_path):
 @pytest.mark.integration
 def test_front_matter_speech_ranks_above_the_project_file_and_flags_above_both(tmp_path):
     from audio_edition.config import settings_with_flags
+    from audio_edition.engines import default_engine
     from audio_edition.source import read_article
-    from audio_edition.speech import default_engine
     from audio_edition.synthesis import voice_for
 
     (tmp_path / CONFIG_FILE).write_text("rate = 300\npitch = 20\n")
