@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
 
-from .base import FORMAT_API, Context, Format
+from .base import FORMAT_API, Context, Format, IndexContext
 
 __all__ = [
     "Registry",
@@ -34,6 +34,7 @@ __all__ = [
     "GROUP",
     "Context",
     "Format",
+    "IndexContext",
     "ordered",
     "with_needs",
 ]
@@ -50,6 +51,7 @@ BUILTIN = {
     "epub": "audio_edition.formats.epub:EPUB",
     "daisy": "audio_edition.formats.daisy:DAISY",
     "html": "audio_edition.formats.html:WebPage",
+    "feed": "audio_edition.formats.feed:PodcastFeed",
 }
 # Everything but Opus: it is re-encoded whole from the M4B (about 60x real time, one
 # core), so it would turn a seconds-long rebuild after an edit into minutes. Ask for it.
