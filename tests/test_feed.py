@@ -230,9 +230,18 @@ def test_without_base_url_no_feed_and_one_line_on_stderr(project):
     assert len([line for line in lines if "base_url" in line]) == 1, result.stderr
     [line] = [line for line in lines if "base_url" in line]
     assert "feed.xml" in line and "[feed]" in line and "audio-edition.toml" in line
-    # Leaving the feed out of the formats says nothing.
+    # Once: a rebuild that changed nothing, or whose only article fails, says nothing more.
+    again = run_cli(
+        "build", "--quiet", "--format", "mp3,feed", "--no-opening", cwd=project, env=env
+    )
+    assert again.returncode == 0 and again.stderr == ""
+    (project / "text" / "empty.txt").write_text("", encoding="utf-8")
+    failed = run_cli("build", "text/empty.txt", "--format", "mp3,feed", cwd=project, env=env)
+    assert failed.returncode == 1 and len(failed.stderr.splitlines()) == 1, failed.stderr
+    # Leaving the feed out of the formats says nothing, even for a new edition.
+    (project / "text" / "empty.txt").write_text("Now it says something.", encoding="utf-8")
     result = run_cli("build", "--quiet", "--format", "mp3", "--no-opening", cwd=project, env=env)
-    assert result.returncode == 0 and "base_url" not in result.stderr
+    assert result.returncode == 0 and "base_url" not in result.stderr, result.stderr
 
 
 def test_channel_settings_from_the_project_file(project):

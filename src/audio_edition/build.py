@@ -380,7 +380,7 @@ def build(
                 results.append(builder.build(path))
             except AudioEditionError as exc:  # this article's; the others are still built
                 failures.append(exc)
-        write_indexes(out, settings, notify)
+        write_indexes(out, settings, notify, changed=any(r.changed for r in results))
     if failures:
         raise BuildFailed(failures, results)
     return results

@@ -88,5 +88,5 @@ def remove_orphans(
         for orphan in orphans:
             for path in orphan.files:
                 path.unlink(missing_ok=True)
-        write_indexes(out, settings, notify)
+        write_indexes(out, settings, notify, changed=bool(orphans))
     return orphans

@@ -242,12 +242,14 @@ def write_indexes(
     out: Path,
     settings: Settings | None = None,
     notify: Callable[[str], None] = lambda message: None,
+    changed: bool = True,
 ) -> None:
     """Files that list every edition in ``out`` (the web page's index, the podcast feed):
     each format's ``write_index`` hook, for the built-in formats and the plug-ins this
-    process used. Without ``settings``, what needs them (the feed) is left as it is."""
+    process used. Without ``settings``, what needs them (the feed) is left as it is;
+    ``changed``: this run added, rewrote or removed an edition."""
     from .formats import FORMATS, IndexContext
 
-    index = IndexContext(out, settings, notify)
+    index = IndexContext(out, settings, notify, changed)
     for fmt in FORMATS.loaded():
         fmt.write_index(index)

@@ -69,11 +69,14 @@ def _quiet(message: str) -> None:
 class IndexContext:
     """What the files listing every edition are written from: the output folder ``out``,
     the build's (or clean's) ``settings`` (None: unknown, so keep what needs them as it
-    is), and ``notify``, which tells the user one line (on stderr from the CLI)."""
+    is), ``notify``, which tells the user one line (on stderr from the CLI), and whether
+    this run ``changed`` an edition (added, rewrote or removed one: a note about the list
+    is worth giving then, not on every rebuild that changed nothing, nor beside errors)."""
 
     out: Path
     settings: Settings | None = None
     notify: Callable[[str], None] = _quiet
+    changed: bool = True
 
 
 class Format:

@@ -8,7 +8,7 @@ every build and clean: a format with no file per edition (``index_only``).
 
 Feeds need absolute addresses: every URL is ``[feed] base_url`` (where ``audio/`` is
 served from) and a file name. Without ``base_url`` no feed is written, and a build that
-asked for the feed (it is a default format) says so in one line.
+asked for the feed (it is a default format) and built an edition says so in one line.
 
 The feed is made from the manifests alone (titles, dates, sizes, durations), never the
 audio, and is written only when its bytes change: a rebuild that changed nothing leaves it
@@ -92,7 +92,7 @@ def write_feed(index: IndexContext) -> None:
         return
     settings = index.settings.feed
     if settings.base_url is None:
-        if NAME in index.settings.formats:
+        if NAME in index.settings.formats and index.changed:
             index.notify(
                 f"{path}: no podcast feed written: set base_url in the [feed] table of "
                 "audio-edition.toml (the address the output folder is served from)"
