@@ -60,10 +60,7 @@ class PodcastFeed(Format):
     name = NAME
     suffix = ""  # no file per edition: audio/feed.xml lists them all
     label = "Podcast feed"
-    description = (
-        "podcast apps: audio/feed.xml lists every edition's MP3 with its chapters and "
-        "transcripts (needs [feed] base_url)"
-    )
+    description = "podcast apps: audio/feed.xml, every MP3 with chapters and transcripts ([feed])"
     version = 1
     needs = (AUDIO,)
     index_only = True
