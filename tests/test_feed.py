@@ -301,3 +301,11 @@ def test_front_matter_summary_is_kept_in_the_manifest(project):
     _build(project, paths=["wages.md"])
     manifest = read_manifest(project / "audio" / "wages.json")
     assert manifest.edition.summary == "Wages rose & fell <i>twice</i>."
+
+
+def test_a_changed_channel_setting_rewrites_the_feed_without_rebuilding_editions(project):
+    _build(project)
+    results, _ = _build(project, _settings(project, title="Harbour radio"))
+    assert not any(r.changed for r in results)
+    channel = ET.parse(_feed(project)).getroot().find("channel")
+    assert channel.findtext("title") == "Harbour radio"
