@@ -60,6 +60,7 @@ ORDER = [
     "formats.epub",
     "formats.daisy",
     "formats.html",
+    "formats.feed",
     # publishing, housekeeping, the front doors
     "outputs",
     "maintenance",

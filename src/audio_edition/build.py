@@ -313,7 +313,8 @@ def _up_to_date(old: Manifest, key: str, formats: list[str], out: Path) -> bool:
 
     outputs = old.record.outputs
     return old.record.input == key and all(
-        f in outputs
+        FORMATS[f].index_only  # no file per edition (the feed)
+        or f in outputs
         and outputs[f].get("version") == FORMATS[f].version
         and intact(out / outputs[f]["path"], outputs[f])
         for f in with_needs(formats)
@@ -381,7 +382,7 @@ def build(
                 results.append(builder.build(path))
             except AudioEditionError as exc:  # this article's; the others are still built
                 failures.append(exc)
-        write_indexes(out)
+        write_indexes(out, settings, notify, changed=any(r.changed for r in results))
     if failures:
         raise BuildFailed(failures, results)
     return results

@@ -169,11 +169,11 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    project = Path.cwd()
+    project, settings = Path.cwd(), _settings(args)
     if args.outputs:
-        for orphan in remove_orphans(project / "audio", _notify):
+        for orphan in remove_orphans(project / "audio", _notify, settings):
             print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
-    files, freed = clean_cache(project, _settings(args), _notify)
+    files, freed = clean_cache(project, settings, _notify)
     print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 

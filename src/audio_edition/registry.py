@@ -21,6 +21,7 @@ BUILTIN = {
     "epub": "audio_edition.formats.epub:EPUB",
     "daisy": "audio_edition.formats.daisy:DAISY",
     "html": "audio_edition.formats.html:WebPage",
+    "feed": "audio_edition.formats.feed:PodcastFeed",
 }
 # Everything but Opus: it is re-encoded whole from the M4B (about 60x real time, one
 # core), so it would turn a seconds-long rebuild after an edit into minutes. Ask for it.

@@ -24,7 +24,7 @@ import importlib
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..registry import BUILTIN, DEFAULT_FORMATS, GROUP, plugin_targets
-from .base import FORMAT_API, Context, Format
+from .base import FORMAT_API, Context, Format, IndexContext
 
 __all__ = [
     "Registry",
@@ -35,6 +35,7 @@ __all__ = [
     "GROUP",
     "Context",
     "Format",
+    "IndexContext",
     "ordered",
     "with_needs",
 ]
