@@ -309,3 +309,22 @@ def test_a_changed_channel_setting_rewrites_the_feed_without_rebuilding_editions
     assert not any(r.changed for r in results)
     channel = ET.parse(_feed(project)).getroot().find("channel")
     assert channel.findtext("title") == "Harbour radio"
+
+
+def test_an_editions_cover_is_its_episodes_image(project):
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
+        b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+        b"\x00\x00\x00IEND\xaeB`\x82"
+    )
+    (project / "cover.png").write_bytes(png)
+    _build(project, settings=replace(_settings(project), cover=project / "cover.png"))
+    out = project / "audio"
+    for item in _items(project):
+        slug = item.find("enclosure").get("url").removeprefix(f"{BASE}/").removesuffix(".mp3")
+        image = item.find(f"{{{ITUNES}}}image").get("href")
+        assert image == f"{BASE}/{slug}.cover.png"
+        assert (out / f"{slug}.cover.png").read_bytes() == png  # published beside the audio
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.cover.png")}
+    _build(project, settings=replace(_settings(project), cover=project / "cover.png"))
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.cover.png")} == before

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import AudioEditionError
-from .files import cover_hash, hash_key, sha256_file
+from .files import cover_hash, hash_key, read_cover_bytes, sha256_file
 from .manifest import content_key, write_manifest
 
 if TYPE_CHECKING:
@@ -214,7 +215,26 @@ def write_formats(
         fmt.write(context)
         outputs[name] = {"path": final.name, **stage.record(final.name)}
         outputs[name] |= {"version": fmt.version, "fingerprint": fingerprint}
+    if settings.cover is not None and any(FORMATS[n].codec for n in outputs):
+        outputs[COVER] = _cover(settings.cover, previous.get(COVER), slug, stage, settings.force)
     return outputs
+
+
+COVER = "cover"  # the outputs' record of the edition's cover image, beside its audio
+
+
+def _cover(cover: Path, prev: dict | None, slug: str, stage: Stage, force: bool) -> dict:
+    """The cover embedded in the audio, also published beside it (``<slug>.cover.jpg`` or
+    ``.png``), for what links a picture rather than embeds it (the podcast feed)."""
+    data = read_cover_bytes(cover)
+    ext = "png" if data.startswith(b"\x89PNG") else "jpg"
+    name = f"{slug}.cover.{ext}"
+    fingerprint = hashlib.sha256(data).hexdigest()
+    same = prev and prev.get("fingerprint") == fingerprint and prev.get("path") == name
+    if same and not force and intact(stage.out / name, prev):
+        return prev
+    stage.path(name).write_bytes(data)
+    return {"path": name, **stage.record(name), "version": 1, "fingerprint": fingerprint}
 
 
 def commit(slug: str, manifest: Manifest, old: Manifest | None, stage: Stage) -> bool:

@@ -169,6 +169,8 @@ def _item(item: ET.Element, manifest: Manifest, base: str) -> None:
     _add(item, "guid", guid(manifest), isPermaLink="false")
     _add(item, "pubDate", format_datetime(published(manifest), usegmt=True))
     _add(item, f"{{{ITUNES}}}duration", str(round(edition.duration_ms / 1000)))
+    if "cover" in outputs:  # the cover embedded in the MP3, published beside it
+        ET.SubElement(item, f"{{{ITUNES}}}image", {"href": _url(base, outputs["cover"]["path"])})
     if "chapters-json" in outputs:
         url = _url(base, outputs["chapters-json"]["path"])
         ET.SubElement(item, f"{{{PODCAST}}}chapters", {"url": url, "type": CHAPTERS_TYPE})
