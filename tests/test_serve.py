@@ -260,3 +260,88 @@ def test_another_host_is_warned_about(tmp_path):
     finally:
         process.kill()
     assert "visible to the network" in err.splitlines()[0]
+
+
+# ---------------------------------------------------------------- the watcher
+
+
+class Watching:
+    """A Watcher on a tiny project, in a thread, with the fake engine; what it said."""
+
+    def __init__(self, project: Path) -> None:
+        from audio_edition.engines.fake import FakeEngine
+        from audio_edition.watch import Watcher
+
+        self.said: list[str] = []
+        self.errors: list[str] = []
+        self.events: list[dict] = []
+        self.watcher = Watcher(
+            [],
+            project=project,
+            engine=FakeEngine(),
+            say=self.said.append,
+            warn=self.errors.append,
+            publish=self.events.append,
+        )
+        self.watcher.build_all()
+        self.watcher.start()
+        assert self.watcher.ready.wait(30)
+
+    def settle(self, builds: int) -> None:
+        """Wait for that many rebuild rounds, then a while longer for any extra one."""
+        _wait_for(lambda: self.watcher.builds >= builds + 1, timeout=120)  # +1: build_all
+        time.sleep(1.5)
+
+
+@pytest.fixture
+def watching(tmp_path) -> Iterator[Watching]:
+    w = Watching(tiny_project(tmp_path))
+    yield w
+    w.watcher.stop()
+
+
+def test_two_quick_saves_build_once(watching, tmp_path):
+    article = tmp_path / "text" / "note.txt"
+    article.write_text("A note\n\nThe first sentence. The second won.\n")
+    article.write_text("A note\n\nThe first sentence. The second one, edited.\n")
+    watching.settle(1)
+    assert watching.watcher.builds == 2  # the first build, then one for both saves
+    assert watching.said[-1].startswith("text/note.txt: paragraph 2, 1 sentence re-spoken (")
+    assert watching.events[-1]["changed"] == ["p2s2"]
+    manifest = (tmp_path / "audio" / "note.json").read_text()
+    assert "edited" in manifest
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (b"", "empty"),
+        (b"A note\n\nThe first \xff\xfe sentence.\n", "UTF-8"),
+        (b"---\ntitle: [unclosed\n---\nText.\n", "front matter"),
+    ],
+)
+def test_an_invalid_save_then_a_valid_one_builds_the_valid_one(watching, tmp_path, bad, why):
+    article = tmp_path / "text" / "note.txt"
+    manifest = tmp_path / "audio" / "note.json"
+    before = manifest.read_bytes()
+    article.write_bytes(bad)
+    _wait_for(lambda: watching.errors, timeout=120)
+    assert len(watching.errors) == 1 and "text/note.txt" in watching.errors[0]
+    assert "\n" not in watching.errors[0]
+    assert manifest.read_bytes() == before  # the last good edition stays
+    article.write_text("A note\n\nThe first sentence. A corrected second one.\n")
+    _wait_for(lambda: "corrected" in manifest.read_text(), timeout=120)
+    assert watching.said[-1].startswith("text/note.txt: paragraph 2, 1 sentence re-spoken (")
+
+
+def test_a_settings_change_rebuilds_every_article(watching, tmp_path):
+    (tmp_path / "text" / "other.txt").write_text("Other\n\nAnother article.\n")
+    watching.settle(1)
+    (tmp_path / "audio-edition.toml").write_text(
+        'formats = ["html"]\nopening = false\nclosing = false\nrate = 200\n'
+    )
+    watching.settle(2)
+    assert {line.split(":")[0] for line in watching.said[-2:]} == {
+        "text/note.txt",
+        "text/other.txt",
+    }

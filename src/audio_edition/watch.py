@@ -106,6 +106,7 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cover_path: Path | None = None
+        self.ready = threading.Event()  # set once the saves are being watched
 
     # -- what is watched
     def _folders(self) -> list[Path]:
@@ -226,8 +227,12 @@ class Watcher:
             step=STEP_MS,
             stop_event=self._stop,
             raise_interrupt=True,
+            yield_on_timeout=True,  # an empty batch at first: the watch has begun
+            rust_timeout=500,
         ):
-            self.on_change({Path(name).resolve() for _, name in batch})
+            self.ready.set()
+            if batch:
+                self.on_change({Path(name).resolve() for _, name in batch})
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="watch", daemon=True)
