@@ -52,7 +52,7 @@ class WebPage(Format):
     suffix = ".html"
     label = "Web page"
     description = "web browsers: the article beside its audio, the sentence being read highlighted"
-    version = 1
+    version = 2  # 2: live.js (live reload under `audio-edition serve --watch`)
     needs = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
     links_all = True  # the page offers a download of every format built with it
     order = 100
@@ -90,12 +90,13 @@ def built_files(edition: Edition, outputs: dict[str, Path]) -> dict[str, tuple[s
 
 def page(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
     css, js = _asset("page.css"), _asset("page.js")
+    live = _asset("live.js")  # does nothing unless served by `audio-edition serve --watch`
     title = escape(edition.title)
     lang = escape(edition.language or "en")
     return "\n".join(
         [
             *_head(
-                _csp(css, js),
+                _csp(css, js, live),
                 f"{title} (audio edition)",
                 css,
                 f"Audio edition of {title}, with its text.",
@@ -113,6 +114,7 @@ def page(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
             "</main>",
             _footer(edition),
             f"<script>{js}</script>",
+            f"<script>{live}</script>",
             "</body>",
             "</html>",
             "",
@@ -143,12 +145,12 @@ def _asset(name: str) -> str:
     return (resources.files(__package__) / "web" / name).read_text(encoding="utf-8")
 
 
-def _csp(css: str, js: str) -> str:
+def _csp(css: str, *scripts: str) -> str:
     # Inline script and style are allowed by hash only, so nothing injected could run.
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src '{_sha256(js)}'",
+            "script-src " + " ".join(f"'{_sha256(js)}'" for js in scripts),
             f"style-src '{_sha256(css)}'",
             "media-src 'self'",
             "img-src data:",
