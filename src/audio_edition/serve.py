@@ -205,6 +205,14 @@ class Server:
             timeout_graceful_shutdown=2,
         )
         self.uvicorn = uvicorn.Server(config)
+        handle_exit = self.uvicorn.handle_exit
+
+        def on_signal(sig, frame) -> None:  # Ctrl-C: end the event streams at once too
+            if events is not None:
+                events.closed.set()
+            handle_exit(sig, frame)
+
+        self.uvicorn.handle_exit = on_signal
 
     @property
     def port(self) -> int:

@@ -90,13 +90,14 @@ def built_files(edition: Edition, outputs: dict[str, Path]) -> dict[str, tuple[s
 
 def page(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
     css, js = _asset("page.css"), _asset("page.js")
-    live = _asset("live.js")  # does nothing unless served by `audio-edition serve --watch`
+    # Live reload, in the same script: it does nothing unless `serve --watch` served it.
+    js += "\n" + _asset("live.js")
     title = escape(edition.title)
     lang = escape(edition.language or "en")
     return "\n".join(
         [
             *_head(
-                _csp(css, js, live),
+                _csp(css, js),
                 f"{title} (audio edition)",
                 css,
                 f"Audio edition of {title}, with its text.",
@@ -114,7 +115,6 @@ def page(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
             "</main>",
             _footer(edition),
             f"<script>{js}</script>",
-            f"<script>{live}</script>",
             "</body>",
             "</html>",
             "",
@@ -145,12 +145,12 @@ def _asset(name: str) -> str:
     return (resources.files(__package__) / "web" / name).read_text(encoding="utf-8")
 
 
-def _csp(css: str, *scripts: str) -> str:
+def _csp(css: str, js: str) -> str:
     # Inline script and style are allowed by hash only, so nothing injected could run.
     return "; ".join(
         [
             "default-src 'none'",
-            "script-src " + " ".join(f"'{_sha256(js)}'" for js in scripts),
+            f"script-src '{_sha256(js)}'",
             f"style-src '{_sha256(css)}'",
             "media-src 'self'",
             "img-src data:",
