@@ -152,8 +152,9 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def editor_loop() -> list[float]:
-    """Seconds from each save to the open page reloaded with its new audio loaded."""
+def editor_loop() -> tuple[list[float], list[str]]:
+    """Seconds from each save to the open page reloaded with its new audio loaded, and the
+    lines the watcher printed (each with its rebuild's own time)."""
     import playwright.sync_api as playwright_api
 
     with tempfile.TemporaryDirectory(prefix="audio-edition-bench-") as tmp:
@@ -177,10 +178,11 @@ def editor_loop() -> list[float]:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
                 page = browser.new_page()
                 page.goto(url)
-                return [_one_edit(page, article, text, word) for word in LOOP_WORDS]
+                times = [_one_edit(page, article, text, word) for word in LOOP_WORDS]
         finally:
             server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
+            rest, _ = server.communicate(timeout=30)
+        return times, [line for line in rest.splitlines() if "re-spoken" in line]
 
 
 def _one_edit(page, article: Path, text: str, word: str) -> float:
@@ -201,7 +203,9 @@ def _one_edit(page, article: Path, text: str, word: str) -> float:
 
 
 def loop_report() -> None:
-    times = editor_loop()
+    times, rebuilds = editor_loop()
+    for line in rebuilds:
+        print(f"  {line}")
     print(
         "editor's loop (serve --watch, sample, one-word edit -> page reloaded with new audio): "
         f"median {statistics.median(times):.2f} s of {len(times)} "
