@@ -197,7 +197,7 @@ def tiny_project(root: Path) -> Path:
     (root / "text").mkdir(parents=True)
     (root / "text" / "note.txt").write_text("A note\n\nThe first sentence. The second one.\n")
     (root / "audio-edition.toml").write_text(
-        'formats = ["html"]\nopening = false\nclosing = false\n'
+        'formats = ["vtt"]\nopening = false\nclosing = false\n'  # text only: no ffmpeg
     )
     return root
 
@@ -212,7 +212,7 @@ def test_serve_listens_on_loopback_and_stops_cleanly_on_ctrl_c(tmp_path):
             assert line, process.stderr.read()
         assert "http://127.0.0.1:" in line
         port = int(line.split("127.0.0.1:")[1].split("/")[0])
-        assert get(port, "/note.html").status == 200
+        assert get(port, "/note.vtt").status == 200
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     finally:
@@ -330,18 +330,43 @@ def test_an_invalid_save_then_a_valid_one_builds_the_valid_one(watching, tmp_pat
     assert "\n" not in watching.errors[0]
     assert manifest.read_bytes() == before  # the last good edition stays
     article.write_text("A note\n\nThe first sentence. A corrected second one.\n")
-    _wait_for(lambda: "corrected" in manifest.read_text(), timeout=120)
+    _wait_for(lambda: "re-spoken" in watching.said[-1], timeout=120)
     assert watching.said[-1].startswith("text/note.txt: paragraph 2, 1 sentence re-spoken (")
+    assert "corrected" in manifest.read_text()
 
 
 def test_a_settings_change_rebuilds_every_article(watching, tmp_path):
     (tmp_path / "text" / "other.txt").write_text("Other\n\nAnother article.\n")
     watching.settle(1)
     (tmp_path / "audio-edition.toml").write_text(
-        'formats = ["html"]\nopening = false\nclosing = false\nrate = 200\n'
+        'formats = ["vtt"]\nopening = false\nclosing = false\nrate = 200\n'
     )
     watching.settle(2)
     assert {line.split(":")[0] for line in watching.said[-2:]} == {
         "text/note.txt",
         "text/other.txt",
     }
+
+
+def test_open_opens_the_list_of_editions_in_the_browser(tmp_path):
+    project = tiny_project(tmp_path / "project")
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"  # the default browser, as $BROWSER names it
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    browser.chmod(0o755)
+    env = {**os.environ, "AUDIO_EDITION_ENGINE": "fake", "BROWSER": str(browser)}
+    process = subprocess.Popen(
+        [*CLI, "serve", "--open"], cwd=project, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        line = ""
+        while "Serving" not in line:
+            line = process.stdout.readline()
+            assert line
+        url = line.split(" at ")[1].split()[0]
+        _wait_for(lambda: opened.is_file() and opened.read_text().strip(), timeout=60)
+        assert opened.read_text().split() == [url]
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
