@@ -33,6 +33,7 @@ FILES = {
     "a.json": "application/json",
     "a.chapters.json": "application/json",
     "a.html": "text/html; charset=utf-8",
+    "feed.xml": "application/rss+xml",
 }
 
 

@@ -291,6 +291,7 @@ class Edition:
     chapters: list[Chapter]
     paragraphs: list[Paragraph]
     sample_rate: int = SAMPLE_RATE
+    summary: str | None = None  # front matter ``summary`` (the podcast feed's description)
 
     @property
     def duration_ms(self) -> int:
@@ -322,6 +323,7 @@ class Edition:
             "author": self.author,
             "publisher": self.publisher,
             "date": self.date,
+            "summary": self.summary,
             "language": self.language,
             "voice": self.voice.to_json(),
             "loudness": self.loudness.to_json(),
@@ -355,6 +357,7 @@ class Edition:
             chapters=[Chapter.from_json(c) for c in data["chapters"]],
             paragraphs=[Paragraph.from_json(p) for p in data["paragraphs"]],
             sample_rate=_int(data["sample_rate"]),
+            summary=_opt_str(data.get("summary")),
         )
 
 

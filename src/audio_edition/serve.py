@@ -33,6 +33,7 @@ LIVE_FLAG = '<meta name="audio-edition-live" content="/_events">'
 
 # By file name ending, longest first: ".daisy.zip" before ".zip".
 MEDIA_TYPES = {
+    "feed.xml": "application/rss+xml",  # the podcast feed (formats/feed.py)
     ".chapters.json": "application/json",
     ".chapters.vtt": "text/vtt; charset=utf-8",
     ".daisy.zip": "application/zip",

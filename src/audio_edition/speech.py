@@ -9,14 +9,13 @@ with the word events the engine reports. The builder knows engines only through
   (``speech_pool``);
 - ``engines.fake``: deterministic tones, one burst per word, for fast tests.
 
-``AUDIO_EDITION_ENGINE=fake`` makes ``default_engine()`` the fake engine: a testing aid
+``AUDIO_EDITION_ENGINE=fake`` makes ``engines.default_engine()`` the fake engine: a testing aid
 for running the CLI without eSpeak, not a user setting.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -119,18 +118,6 @@ class SpeechEngine(Protocol):
         is done and verified (``speech_pool.verify_clip``), in any order. Raises
         ``SynthesisError`` naming the utterance's label when one cannot be spoken."""
         ...
-
-
-def default_engine() -> SpeechEngine:
-    """The engine a build uses unless told otherwise: eSpeak NG (the fake one when
-    ``AUDIO_EDITION_ENGINE=fake``, for tests)."""
-    if os.environ.get(ENGINE_ENV) == "fake":
-        from .engines.fake import FakeEngine
-
-        return FakeEngine()
-    from .engines.espeak import EspeakEngine
-
-    return EspeakEngine()
 
 
 def resolve_voice(
