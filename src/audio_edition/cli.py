@@ -80,13 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("voices", help="list the voices the engine offers")
     v.add_argument("--language", help="only voices for this language (e.g. en, en-gb)")
 
-    _serve_parser(sub)
-
     sub.add_parser("formats", help="list the output formats and what each is for")
     c = sub.add_parser("clean", help="remove cached clips no current edition uses")
     c.add_argument(
         "--outputs", action="store_true", help="also remove editions whose article is gone"
     )
+    _serve_parser(sub)
     return p
 
 

@@ -94,7 +94,7 @@ class Watcher:
         engine=None,
     ) -> None:
         from .config import load_settings
-        from .speech import default_engine
+        from .engines import default_engine
 
         self.paths = list(paths) or [project / "text"]
         self.project, self.out = project, out or project / "audio"
