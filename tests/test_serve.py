@@ -371,3 +371,31 @@ def test_open_opens_the_list_of_editions_in_the_browser(tmp_path):
         process.wait(timeout=30)
     finally:
         process.kill()
+
+
+def test_build_watch_rebuilds_on_save_and_stops_on_ctrl_c(tmp_path):
+    project = tiny_project(tmp_path)
+    env = {**os.environ, "AUDIO_EDITION_ENGINE": "fake"}
+    process = subprocess.Popen(
+        [*CLI, "build", "--watch"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        while not lines or "Watching" not in lines[-1]:
+            lines.append(process.stdout.readline())
+            assert lines[-1], process.stderr.read()
+        assert lines[0].startswith("text/note.txt: built, 2 paragraphs, 3 sentences (")
+        (project / "text" / "note.txt").write_text("A note\n\nThe first sentence. A second.\n")
+        line = process.stdout.readline()
+        assert line.startswith("text/note.txt: paragraph 2, 1 sentence re-spoken (")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert "Traceback" not in err

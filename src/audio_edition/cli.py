@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import sys
 import time
@@ -272,9 +271,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_build_watch(args: argparse.Namespace) -> int:
     watcher = _watcher(args, args.out or Path("audio"), None)
     watcher.build_all()
-    print("Watching for changes (Ctrl-C stops)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        watcher.run()
+    watcher.start()
+    try:
+        watcher.ready.wait()
+        print("Watching for changes (Ctrl-C stops)", flush=True)
+        watcher.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
     print("audio-edition: stopped", file=sys.stderr)
     return 0
 

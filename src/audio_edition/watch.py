@@ -238,6 +238,11 @@ class Watcher:
         self._thread = threading.Thread(target=self.run, name="watch", daemon=True)
         self._thread.start()
 
+    def wait(self) -> None:
+        """Until the watch ends; in short joins, so Ctrl-C reaches the main thread."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
