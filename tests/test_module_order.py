@@ -65,6 +65,8 @@ ORDER = [
     "outputs",
     "maintenance",
     "build",
+    "watch",  # the editor's loop: rebuilds on save, and serves the output folder
+    "serve",
     "cli",
     "",  # the package itself: `from audio_edition import build`
 ]

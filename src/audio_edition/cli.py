@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rewrite outputs even if up to date")
     b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _watch_flag(b)
 
     s = sub.add_parser("status", help="dry run: what a build would synthesise, per article")
     s.add_argument("paths", nargs="*", type=Path)
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--outputs", action="store_true", help="also remove editions whose article is gone"
     )
+    _serve_parser(sub)
     return p
 
 
@@ -107,6 +109,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.watch:
+        return cmd_build_watch(args)
     settings = _settings(args)
     progress = Bar(sys.stderr) if sys.stderr.isatty() and not args.quiet and not args.json else None
     failed: BuildFailed | None = None
@@ -184,6 +188,7 @@ COMMANDS = {
     "voices": cmd_voices,
     "formats": cmd_formats,
     "clean": cmd_clean,
+    "serve": lambda args: cmd_serve(args),
 }
 
 
@@ -208,6 +213,92 @@ def main(argv: list[str] | None = None) -> int:
         print(f"audio-edition: internal error: {message}", file=sys.stderr)
         return 1
 
+
+# ---------------------------------------------------------------- serve and --watch
+# (the editor's loop: serve.py serves the output folder, watch.py rebuilds on save)
+
+
+def _watch_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--watch", action="store_true", help="rebuild the articles whose files change, on save"
+    )
+
+
+def _serve_parser(sub) -> None:
+    s = sub.add_parser("serve", help="preview the editions in a browser (build, then serve)")
+    s.add_argument("paths", nargs="*", type=Path, help="articles or folders (default: text/)")
+    s.add_argument("--out", type=Path, help="output folder to serve (default: audio/)")
+    s.add_argument("--port", type=int, help="port (default: the first free one from 8000)")
+    s.add_argument("--host", default=None, help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--open", action="store_true", help="open the list of editions in a browser")
+    _watch_flag(s)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import DEFAULT_HOST, Broadcaster, Server, bind, url_for
+
+    host = args.host or DEFAULT_HOST
+    if host not in (DEFAULT_HOST, "localhost", "::1"):
+        print(
+            f"audio-edition: warning: listening on {host}: the editions become visible to "
+            "the network",
+            file=sys.stderr,
+        )
+    out = args.out or Path("audio")
+    sock = bind(host, args.port)  # first, so a port in use fails before any build
+    events = Broadcaster() if args.watch else None
+    watcher = _watcher(args, out, events.publish if events else None)
+    watcher.build_all()  # bring the editions up to date before serving them
+    server = Server(out, sock, events)
+    url = url_for(host, server.port)
+    print(f"Serving {out}/ at {url} (Ctrl-C stops)", flush=True)
+    if args.watch:
+        watcher.start()
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    print("audio-edition: stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_build_watch(args: argparse.Namespace) -> int:
+    watcher = _watcher(args, args.out or Path("audio"), None)
+    watcher.build_all()
+    watcher.start()
+    try:
+        watcher.ready.wait()
+        print("Watching for changes (Ctrl-C stops)", flush=True)
+        watcher.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    print("audio-edition: stopped", file=sys.stderr)
+    return 0
+
+
+def _watcher(args: argparse.Namespace, out: Path, publish):
+    from .watch import Watcher
+
+    return Watcher(
+        args.paths,
+        project=Path(),
+        out=out,
+        settings=lambda: _settings(args),
+        publish=publish,
+        say=lambda line: print(line, flush=True),
+        warn=lambda line: print(f"audio-edition: error: {_one_line(line)}", file=sys.stderr),
+    )
+
+
+# ---------------------------------------------------------------- end of serve and --watch
 
 # Line breaks and other control characters, which a file name may hold ("a\nb.txt").
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

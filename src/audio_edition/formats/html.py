@@ -52,7 +52,7 @@ class WebPage(Format):
     suffix = ".html"
     label = "Web page"
     description = "web browsers: the article beside its audio, the sentence being read highlighted"
-    version = 1
+    version = 2  # 2: live.js (live reload under `audio-edition serve --watch`)
     needs = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
     links_all = True  # the page offers a download of every format built with it
     order = 100
@@ -90,6 +90,8 @@ def built_files(edition: Edition, outputs: dict[str, Path]) -> dict[str, tuple[s
 
 def page(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
     css, js = _asset("page.css"), _asset("page.js")
+    # Live reload, in the same script: it does nothing unless `serve --watch` served it.
+    js += "\n" + _asset("live.js")
     title = escape(edition.title)
     lang = escape(edition.language or "en")
     return "\n".join(
