@@ -24,9 +24,10 @@ from .files import read_cover_bytes
 
 CONFIG_FILE = "audio-edition.toml"
 
-DEFAULT_OPENING = "{title}. {byline}This is an audio edition, read by a synthetic voice."
+# {voice}: the voice named in plain words when the engine has words for it (Piper's), else empty.
+DEFAULT_OPENING = "{title}. {byline}This is an audio edition, read by a synthetic voice{voice}."
 DEFAULT_CLOSING = "End of {title}. This audio edition was read by a synthetic voice."
-PLACEHOLDERS = ("title", "byline", "author", "publisher", "date")
+PLACEHOLDERS = ("title", "byline", "author", "publisher", "date", "voice")
 
 CPUS = os.cpu_count() or 1
 # More workers than this only add processes fighting for the same cores (and memory).
@@ -57,6 +58,7 @@ class Settings:
     rate: int | None = None
     volume: float | None = None
     pitch: int | None = None
+    engine: str | None = None  # "espeak" (the default) or "piper"
     formats: tuple[str, ...] = field(default_factory=_default_formats)
     pauses: Pauses = field(default_factory=Pauses)
     opening: str | None = DEFAULT_OPENING  # None: no opening announcement
@@ -77,6 +79,8 @@ class Settings:
 
 
 VOICE_KEYS = ("voice", "rate", "volume", "pitch")
+SPEECH_KEYS = (*VOICE_KEYS, "engine")  # what an article's front matter `speech:` may set
+ENGINE_NAMES = ("espeak", "piper")
 PAUSE_KEYS = tuple(f.name for f in fields(Pauses))
 
 
@@ -111,6 +115,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
+    "engine": Rule("engine"),
     "voice": Rule("text", help="an engine voice id or name: see `audio-edition voices`"),
     "rate": Rule("whole", 80, 450, "words per minute"),
     # 0 would be a silent edition; 1.0 is the engine's normal volume.
@@ -146,6 +151,7 @@ _DESCRIPTIONS: dict[str, Callable[[Rule], str]] = {
     "image": lambda rule: "the path of a JPEG or PNG image",
     "template": lambda rule: "text using only the placeholders " + _placeholders() + ", or false",
     "formats": _format_names,
+    "engine": lambda rule: "one of " + ", ".join(ENGINE_NAMES),
 }
 
 
@@ -169,6 +175,12 @@ def _number(rule: Rule, value: object, root: Path | None) -> float:
 
 def _text(rule: Rule, value: object, root: Path | None) -> str:
     if not isinstance(value, str) or not value.strip():
+        raise Invalid
+    return value
+
+
+def _engine(rule: Rule, value: object, root: Path | None) -> str:
+    if value not in ENGINE_NAMES:
         raise Invalid
     return value
 
@@ -237,6 +249,7 @@ _READERS: dict[str, Callable[[Rule, object, Path | None], object]] = {
     "number": _number,
     "text": _text,
     "path": _path,
+    "engine": _engine,
     "image": _image,
     "template": _template,
     "formats": _formats,
@@ -312,7 +325,7 @@ def settings_from_mapping(
             changes[key] = check(f"{where}: {key}", RULES[key], value, root)
         else:
             _unknown(where, key, [*RULES, "pauses"], UsageError)
-    voice = {key: changes.pop(key) for key in VOICE_KEYS if key in changes}
+    voice = {key: changes.pop(key) for key in SPEECH_KEYS if key in changes}
     return replace(Settings(), project_voice=voice, **changes)
 
 
@@ -333,8 +346,8 @@ def speech_from_mapping(data: object, where: str) -> dict[str, object]:
         raise SourceError(f"{where}: front matter 'speech' must be a mapping (voice, rate, ...)")
     speech: dict[str, object] = {}
     for key, value in data.items():
-        if key not in VOICE_KEYS:
-            _unknown(f"{where}: speech", key, VOICE_KEYS, SourceError)
+        if key not in SPEECH_KEYS:
+            _unknown(f"{where}: speech", key, SPEECH_KEYS, SourceError)
         if value is None:  # `rate:` with nothing after it: not set
             continue
         speech[key] = check(f"{where}: speech.{key}", RULES[key], value, error=SourceError)

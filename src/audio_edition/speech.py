@@ -7,6 +7,7 @@ with the word events the engine reports. The builder knows engines only through
 
 - ``engines.espeak``: pyttsx3 over eSpeak NG, the default, run in the worker pool
   (``speech_pool``);
+- ``engines.piper``: Piper, a neural voice (the ``natural`` extra), in the same pool;
 - ``engines.fake``: deterministic tones, one burst per word, for fast tests.
 
 ``AUDIO_EDITION_ENGINE=fake`` makes ``default_engine()`` the fake engine: a testing aid
@@ -121,16 +122,37 @@ class SpeechEngine(Protocol):
         ...
 
 
-def default_engine() -> SpeechEngine:
-    """The engine a build uses unless told otherwise: eSpeak NG (the fake one when
-    ``AUDIO_EDITION_ENGINE=fake``, for tests)."""
+ENGINES = ("espeak", "piper")  # the engines a user can choose; the first is the default
+
+
+def default_engine(name: str | None = None) -> SpeechEngine:
+    """The engine called ``name`` (``ENGINES``), eSpeak NG unless told otherwise (the fake
+    one when ``AUDIO_EDITION_ENGINE=fake``, for tests, whatever the name)."""
     if os.environ.get(ENGINE_ENV) == "fake":
         from .engines.fake import FakeEngine
 
         return FakeEngine()
+    if name == "piper":
+        from .engines.piper import PiperEngine, check_piper
+
+        check_piper()  # one line saying what to install, before anything is built
+        return PiperEngine()
     from .engines.espeak import EspeakEngine
 
     return EspeakEngine()
+
+
+def installed_engines() -> list[SpeechEngine]:
+    """Every engine a user can choose that is installed here."""
+    from .errors import ToolMissingError
+
+    found = []
+    for name in ENGINES:
+        try:
+            found.append(default_engine(name))
+        except ToolMissingError:
+            continue
+    return found
 
 
 def resolve_voice(
@@ -141,6 +163,9 @@ def resolve_voice(
     An unknown voice is a usage error that names the closest matches; a language no
     voice speaks is an error that names the article (``article``) and the ways out.
     """
+    by_path = getattr(engine, "voice_file", None)  # an engine whose voices can be files
+    if voice and by_path is not None and (found := by_path(voice)) is not None:
+        return found
     voices = engine.voices()
     if voice:
         for v in voices:

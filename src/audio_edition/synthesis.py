@@ -45,6 +45,12 @@ def voice_for(article: Article, settings: Settings, engine: SpeechEngine) -> Voi
     ).validate()
 
 
+def voice_words(engine: SpeechEngine, voice_id: str) -> str:
+    """The voice in plain words for the announcements' ``{voice}``, if the engine has any."""
+    words = getattr(engine, "voice_words", None)
+    return words(voice_id) if words is not None else ""
+
+
 def voice_name(engine: SpeechEngine, voice_id: str) -> str:
     return next((v.name for v in engine.voices() if v.id == voice_id), voice_id)
 
