@@ -17,6 +17,7 @@ re-makes the clips without anyone remembering to bump a version by hand.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,23 +53,37 @@ class Prepared:
 
     samples: np.ndarray
     loudness: ClipLoudness
+    words: tuple[tuple[int, int, int], ...] = ()  # (offset, length, sample) in the clip
 
 
-def prepare(wav: Path) -> Prepared:
-    """Read an engine's WAV, cut it to its speech, limit its peaks and measure it."""
+def prepare(wav: Path, words: Sequence[tuple[int, int, int]] = ()) -> Prepared:
+    """Read an engine's WAV, cut it to its speech, limit its peaks and measure it; its
+    word events ``(offset, length, sample)`` follow the cut (``trimmed_words``)."""
     import numpy as np
 
     from .loudness import limit_peaks, measure_clip
 
-    said = _read(wav)
+    said, rate = _read(wav)
     raw = np.frombuffer(said.raw_data, dtype=np.int16)
     start, end = speech_bounds(raw)
     speech = said.get_sample_slice(start, end)
     clip = limit_peaks(np.frombuffer(speech.raw_data, dtype=np.int16))
-    return Prepared(clip, measure_clip(clip))
+    return Prepared(clip, measure_clip(clip), trimmed_words(words, rate, start, end))
 
 
-def _read(wav: Path):  # -> pydub.AudioSegment (imported late: it is slow to import)
+def trimmed_words(
+    words: Sequence[tuple[int, int, int]], rate: int, start: int, end: int
+) -> tuple[tuple[int, int, int], ...]:
+    """Word events moved to the clip as kept: their samples brought from the engine's
+    ``rate`` to SAMPLE_RATE, shifted by the cut's ``start`` and kept inside the clip."""
+    out = []
+    for offset, length, sample in words:
+        at = round(sample * SAMPLE_RATE / rate) - start
+        out.append((int(offset), int(length), min(max(at, 0), end - start - 1)))
+    return tuple(out)
+
+
+def _read(wav: Path):  # -> (pydub.AudioSegment, the engine's rate); pydub imported late
     import warnings
 
     with warnings.catch_warnings():
@@ -79,7 +94,8 @@ def _read(wav: Path):  # -> pydub.AudioSegment (imported late: it is slow to imp
         said = AudioSegment.from_wav(wav)
     except Exception as exc:  # pydub raises several kinds for a file that is not a WAV
         raise SynthesisError(f"{wav}: the engine's clip is not a readable WAV ({exc})") from None
-    return said.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE)
+    rate = said.frame_rate
+    return said.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE), rate
 
 
 def speech_bounds(samples: np.ndarray) -> tuple[int, int]:

@@ -115,12 +115,12 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
-    "engine": Rule("engine"),
     "voice": Rule("text", help="an engine voice id or name: see `audio-edition voices`"),
     "rate": Rule("whole", 80, 450, "words per minute"),
     # 0 would be a silent edition; 1.0 is the engine's normal volume.
     "volume": Rule("number", 0.1, 2.0, "1.0 is normal; 0 would be silent"),
     "pitch": Rule("whole", 0, 99, "50 is normal"),
+    "engine": Rule("engine"),
     "formats": Rule("formats"),
     "opening": Rule("template"),
     "closing": Rule("template"),

@@ -146,6 +146,8 @@ def installed_engines() -> list[SpeechEngine]:
     """Every engine a user can choose that is installed here."""
     from .errors import ToolMissingError
 
+    if os.environ.get(ENGINE_ENV) == "fake":
+        return [default_engine()]
     found = []
     for name in ENGINES:
         try:
