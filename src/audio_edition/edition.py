@@ -15,6 +15,7 @@ Kept free of heavy imports: the no-change rebuild reads a manifest.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +41,18 @@ class Word:
     @classmethod
     def from_json(cls, data: dict) -> Word:
         return cls(data["text"], _int(data["start_ms"]), _int(data["end_ms"]))
+
+
+def written_words(text: str) -> list[tuple[int, int, str]]:
+    """A sentence's words as written: (start, end, text) of each run of non-space with a
+    letter or digit in it, its leading and trailing punctuation set aside. ``Sentence.words``
+    holds exactly these, in order, where the engine gave word timing."""
+    found = []
+    for m in re.finditer(r"\S+", text):
+        chars = [i for i, c in enumerate(m.group()) if c.isalnum()]
+        if chars:
+            found.append((m.start(), m.end(), m.group()[chars[0] : chars[-1] + 1]))
+    return found
 
 
 @dataclass

@@ -10,7 +10,6 @@ build record beside it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from .edition import (
     Voice,
     Word,
     read_manifest,
+    written_words,
 )
 from .encode import MAX_CHAPTERS
 from .files import atomic_write_bytes, hash_key
@@ -162,17 +162,6 @@ def _paragraph(article: Article, number: int, spans: list) -> Paragraph:
         else None,
         sentences=sentences,
     )
-
-
-def written_words(text: str) -> list[tuple[int, int, str]]:
-    """A sentence's words as written: (start, end, text) of each run of non-space with a
-    letter or digit in it, its leading and trailing punctuation set aside."""
-    found = []
-    for m in re.finditer(r"\S+", text):
-        chars = [i for i, c in enumerate(m.group()) if c.isalnum()]
-        if chars:
-            found.append((m.start(), m.end(), m.group()[chars[0] : chars[-1] + 1]))
-    return found
 
 
 def sentence_words(text: str, events: Sequence, start: int, end: int) -> list[Word]:
