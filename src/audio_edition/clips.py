@@ -68,7 +68,8 @@ def prepare(wav: Path, words: Sequence[tuple[int, int, int]] = ()) -> Prepared:
     start, end = speech_bounds(raw)
     speech = said.get_sample_slice(start, end)
     clip = limit_peaks(np.frombuffer(speech.raw_data, dtype=np.int16))
-    return Prepared(clip, measure_clip(clip), trimmed_words(words, rate, start, end))
+    kept = words_at_speech(trimmed_words(words, rate, start, end), clip)
+    return Prepared(clip, measure_clip(clip), kept)
 
 
 def trimmed_words(
@@ -80,6 +81,29 @@ def trimmed_words(
     for offset, length, sample in words:
         at = round(sample * SAMPLE_RATE / rate) - start
         out.append((int(offset), int(length), min(max(at, 0), end - start - 1)))
+    return tuple(out)
+
+
+ONSET_WINDOW = 110  # samples (5 ms): a word whose first 5 ms are silent has not begun
+
+
+def words_at_speech(
+    words: tuple[tuple[int, int, int], ...], clip: np.ndarray
+) -> tuple[tuple[int, int, int], ...]:
+    """Each word moved to where its sound starts, if the engine put it in the silence
+    before (eSpeak and Piper both count a pause, or a plosive's closure, as the next
+    word's): a listener hears the word when its sound begins. A word never moves past
+    the next one's event."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(clip.astype(np.int32)) > TRIM_THRESHOLD)
+    out = []
+    for i, (offset, length, sample) in enumerate(words):
+        limit = words[i + 1][2] if i + 1 < len(words) else len(clip)
+        j = int(np.searchsorted(loud, sample))
+        if j < len(loud) and loud[j] >= sample + ONSET_WINDOW and loud[j] < limit:
+            sample = int(loud[j])
+        out.append((offset, length, sample))
     return tuple(out)
 
 
