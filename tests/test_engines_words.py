@@ -145,3 +145,6 @@ def test_a_word_put_in_the_silence_before_it_moves_to_where_its_sound_starts():
     # A word starting quietly but within 5 ms of sound stays; none moves past the next.
     assert words_at_speech(((0, 3, 950), (4, 5, 1100)), clip) == ((0, 3, 950), (4, 5, 1100))
     assert words_at_speech(((0, 3, 3500), (4, 5, 5000)), clip)[0] == (0, 3, 3500)
+    # Just after a pause's end (within 60 ms): back to where the sound starts.
+    assert words_at_speech(((0, 3, 1000), (4, 5, 6500)), clip)[1] == (4, 5, 6000)
+    assert words_at_speech(((0, 3, 1000), (4, 5, 7500)), clip)[1] == (4, 5, 7500)

@@ -111,7 +111,7 @@ def test_webvtt_cues_carry_each_words_time(any_sample_edition, manifest):
         if "." not in cue_id:  # a whole sentence: every word after the first
             assert got == starts[cue_id][1:], cue_id
             whole += 1
-    assert whole >= 30
+    assert whole >= 5
     # Web players read the timestamps as markup, not text: the cue text is the sentence's.
     cues = {c.identifier: c.text for c in webvtt.read(any_sample_edition / "gwadar-editorial.vtt")}
     whole = [s for s in _sentences(manifest) if s["id"] in cues]  # cues not split

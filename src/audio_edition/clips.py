@@ -85,24 +85,32 @@ def trimmed_words(
 
 
 ONSET_WINDOW = 110  # samples (5 ms): a word whose first 5 ms are silent has not begun
+PAUSE = 1102  # samples (50 ms) without sound: a pause, after which sound is an onset
+ONSET_REACH = 1323  # samples (60 ms): how far before its event a word's onset may be
 
 
 def words_at_speech(
     words: tuple[tuple[int, int, int], ...], clip: np.ndarray
 ) -> tuple[tuple[int, int, int], ...]:
-    """Each word moved to where its sound starts, if the engine put it in the silence
+    """Each word moved to where its sound starts, when the engine put it in the silence
     before (eSpeak and Piper both count a pause, or a plosive's closure, as the next
-    word's): a listener hears the word when its sound begins. A word never moves past
-    the next one's event."""
+    word's) or just after a pause's end (Piper's alignment may give the onset to the
+    pause): a listener hears the word when its sound begins. A word never moves past
+    its neighbours' events."""
     import numpy as np
 
     loud = np.flatnonzero(np.abs(clip.astype(np.int32)) > TRIM_THRESHOLD)
+    onsets = loud[np.flatnonzero(np.diff(loud) >= PAUSE) + 1] if len(loud) else loud
     out = []
     for i, (offset, length, sample) in enumerate(words):
+        low = out[-1][2] if out else -1
         limit = words[i + 1][2] if i + 1 < len(words) else len(clip)
         j = int(np.searchsorted(loud, sample))
+        k = int(np.searchsorted(onsets, sample, side="right")) - 1
         if j < len(loud) and loud[j] >= sample + ONSET_WINDOW and loud[j] < limit:
-            sample = int(loud[j])
+            sample = int(loud[j])  # in a silence: forward to the sound
+        elif k >= 0 and low < onsets[k] and sample - onsets[k] <= ONSET_REACH:
+            sample = int(onsets[k])  # just after a pause: back to its end
         out.append((offset, length, sample))
     return tuple(out)
 
