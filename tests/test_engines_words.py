@@ -148,3 +148,4 @@ def test_a_word_put_in_the_silence_before_it_moves_to_where_its_sound_starts():
     # Just after a pause's end (within 60 ms): back to where the sound starts.
     assert words_at_speech(((0, 3, 1000), (4, 5, 6500)), clip)[1] == (4, 5, 6000)
     assert words_at_speech(((0, 3, 1000), (4, 5, 7500)), clip)[1] == (4, 5, 7500)
+    assert words_at_speech(((0, 3, 1300), (4, 5, 6000)), clip)[0] == (0, 3, 1000)  # the first

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 RATE = 22050
 WINDOW_MS = 5
 SILENT_RMS = 150  # as test_edition's silence before a sentence
-MIN_PAUSE_MS = 60  # a pause, not the closure of a consonant
+MIN_PAUSE_MS = 100  # a pause, not the closure of a consonant (30 to 80 ms)
 
 
 @pytest.fixture

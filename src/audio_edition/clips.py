@@ -100,16 +100,17 @@ def words_at_speech(
     import numpy as np
 
     loud = np.flatnonzero(np.abs(clip.astype(np.int32)) > TRIM_THRESHOLD)
-    onsets = loud[np.flatnonzero(np.diff(loud) >= PAUSE) + 1] if len(loud) else loud
+    # Where sound starts: the clip's first sound, and the first after each pause.
+    onsets = np.concatenate([loud[:1], loud[np.flatnonzero(np.diff(loud) >= PAUSE) + 1]])
     out = []
     for i, (offset, length, sample) in enumerate(words):
-        low = out[-1][2] if out else -1
+        low = out[-1][2] if out else -PAUSE
         limit = words[i + 1][2] if i + 1 < len(words) else len(clip)
         j = int(np.searchsorted(loud, sample))
         k = int(np.searchsorted(onsets, sample, side="right")) - 1
         if j < len(loud) and loud[j] >= sample + ONSET_WINDOW and loud[j] < limit:
             sample = int(loud[j])  # in a silence: forward to the sound
-        elif k >= 0 and low < onsets[k] and sample - onsets[k] <= ONSET_REACH:
+        elif k >= 0 and low + PAUSE <= onsets[k] and sample - onsets[k] <= ONSET_REACH:
             sample = int(onsets[k])  # just after a pause: back to its end
         out.append((offset, length, sample))
     return tuple(out)
