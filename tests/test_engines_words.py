@@ -12,11 +12,11 @@ from audio_edition import cli
 from audio_edition.cache import ClipInfo
 from audio_edition.clips import trimmed_words
 from audio_edition.edition import written_words
-from audio_edition.engines import piper_speaker
+from audio_edition.engines import default_engine, piper_speaker
 from audio_edition.loudness import ClipLoudness
 from audio_edition.manifest import sentence_words
 from audio_edition.pcm import samples_to_ms
-from audio_edition.speech import ENGINE_ENV, default_engine
+from audio_edition.speech import ENGINE_ENV
 
 from .test_bad_input import _fails_cleanly
 

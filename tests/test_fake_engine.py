@@ -17,9 +17,10 @@ import pytest
 
 from audio_edition.cache import Cache
 from audio_edition.clips import TRIM_MARGIN, prepare
+from audio_edition.engines import default_engine
 from audio_edition.engines.fake import FakeEngine
 from audio_edition.errors import SynthesisError
-from audio_edition.speech import ENGINE_ENV, SpokenClip, Utterance, VoiceSettings, default_engine
+from audio_edition.speech import ENGINE_ENV, SpokenClip, Utterance, VoiceSettings
 
 from .conftest import run_cli
 from .test_speech import _worker_pids

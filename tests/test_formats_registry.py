@@ -33,8 +33,11 @@ def test_every_format_says_what_it_is():
     suffixes = set()
     for name, fmt in FORMATS.items():
         assert isinstance(fmt, Format) and fmt.name == name
-        assert fmt.suffix.startswith(".") and fmt.suffix not in suffixes
-        suffixes.add(fmt.suffix)
+        if fmt.index_only:  # no file per edition (the podcast feed)
+            assert fmt.suffix == "" and fmt.needs
+        else:
+            assert fmt.suffix.startswith(".") and fmt.suffix not in suffixes
+            suffixes.add(fmt.suffix)
         assert fmt.label and fmt.description
         assert isinstance(fmt.version, int) and fmt.version >= 1  # audio formats too
         assert all(n in FORMATS for n in fmt.needs)

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from audio_edition.cli import main
-from audio_edition.config import CONFIG_FILE, RULES, Pauses, Settings, load_settings
+from audio_edition.config import (
+    CONFIG_FILE,
+    FEED_RULES,
+    RULES,
+    FeedSettings,
+    Pauses,
+    Settings,
+    load_settings,
+)
 from audio_edition.errors import AudioEditionError, SourceError, UsageError
 from audio_edition.manifest import Manifest, write_manifest
 from audio_edition.source import read_article
@@ -105,8 +113,9 @@ def test_good_values_are_read_into_their_types(tmp_path):
 
 
 def test_every_setting_has_a_row_in_the_table():
-    settable = {f.name for f in fields(Settings)} - {"force", "pauses", "project_voice"}
+    settable = {f.name for f in fields(Settings)} - {"force", "pauses", "project_voice", "feed"}
     assert set(RULES) == settable
+    assert set(FEED_RULES) == {f.name for f in fields(FeedSettings)}  # the [feed] table
 
 
 # ---------------------------------------------------------------- front matter
@@ -320,8 +329,8 @@ def test_a_read_only_project_builds_with_out_and_the_cache_elsewhere(tmp_path):
 @pytest.mark.integration
 def test_front_matter_speech_ranks_above_the_project_file_and_flags_above_both(tmp_path):
     from audio_edition.config import settings_with_flags
+    from audio_edition.engines import default_engine
     from audio_edition.source import read_article
-    from audio_edition.speech import default_engine
     from audio_edition.synthesis import voice_for
 
     (tmp_path / CONFIG_FILE).write_text("rate = 300\npitch = 20\n")

@@ -1,13 +1,14 @@
-"""Assembly: paragraph audio from sentence clips, and exact timings.
+"""Assembly: a segment's audio from its clips and pauses, and exact timings.
 
-The edition is a sequence of segments (the opening announcement, one per paragraph, the
-closing announcement). Each segment's audio is made with pydub from its clips: trimmed
-speech, sentence pauses, a longer pause around a heading, and the paragraph pause at its
-end. Each segment is encoded on its own and cached (see ``encode``), so a segment's
-timing must not depend on its neighbours: it starts and ends in silence, and it is
-padded so that it decodes to the same whole number of samples in every codec. Then one
-timeline, counted in samples, holds for the M4B and the MP3 alike, and every time in
-the manifest is an exact sample position, converted to milliseconds once.
+The edition is a sequence of segments, each a run of about six paragraphs chosen by
+their content (``plan_segments``; the announcements are paragraphs of their own). Each
+segment's audio is made with pydub from its clips: trimmed speech, sentence pauses, a
+longer pause around a heading, and the paragraph pause after each paragraph. Each
+segment is encoded on its own and cached (see ``encode``), so a segment's timing must
+not depend on its neighbours: it starts and ends in silence, and it is padded so that it
+decodes to the same whole number of samples in every codec. Then one timeline, counted
+in samples, holds for the M4B and the MP3 alike, and every time in the manifest is an
+exact sample position, converted to milliseconds once.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Settings, load_settings
 from .edition import BuildRecord, Manifest, read_manifest
+from .engines import default_engine
 from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError
 from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
 from .formats import needs_ffmpeg
@@ -37,7 +38,7 @@ from .outputs import (
     write_formats,
     write_indexes,
 )
-from .speech import SpeechEngine, default_engine
+from .speech import SpeechEngine
 from .synthesis import Progress
 from .tools import check_ffmpeg, ffmpeg_identity, ffmpeg_version
 
@@ -237,7 +238,8 @@ class Builder:
     def _speak_and_lay_out(self, raw: bytes, path: Path, formats: list[str]):
         """Parse the article, get every clip (encoding segments as they come), lay it out."""
         from .edition import Voice
-        from .layout import Layout, codecs_for, lay_out_edition, plan
+        from .formats import codecs_for
+        from .layout import Layout, lay_out_edition, plan
         from .script import utterance_script
         from .source import article_from_bytes
         from .synthesis import Synthesis, voice_for, voice_name, voice_words
@@ -338,7 +340,8 @@ def _up_to_date(old: Manifest, key: str, formats: list[str], out: Path) -> bool:
 
     outputs = old.record.outputs
     return old.record.input == key and all(
-        f in outputs
+        FORMATS[f].index_only  # no file per edition (the feed)
+        or f in outputs
         and outputs[f].get("version") == FORMATS[f].version
         and intact(out / outputs[f]["path"], outputs[f])
         for f in with_needs(formats)
@@ -406,7 +409,7 @@ def build(
                 results.append(builder.build(path))
             except AudioEditionError as exc:  # this article's; the others are still built
                 failures.append(exc)
-        write_indexes(out)
+        write_indexes(out, settings, notify, changed=any(r.changed for r in results))
     if failures:
         raise BuildFailed(failures, results)
     return results

@@ -11,10 +11,11 @@ from pathlib import Path
 from . import __version__
 from .build import Progress, build, engine_name, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
+from .engines import default_engine, installed_engines
 from .errors import AudioEditionError, BuildFailed
 from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
-from .speech import default_engine, installed_engines, voices_for_language
+from .speech import voices_for_language
 from .times import short_clock
 
 
@@ -171,11 +172,11 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    project = Path.cwd()
+    project, settings = Path.cwd(), _settings(args)
     if args.outputs:
-        for orphan in remove_orphans(project / "audio", _notify):
+        for orphan in remove_orphans(project / "audio", _notify, settings):
             print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
-    files, freed = clean_cache(project, _settings(args), _notify)
+    files, freed = clean_cache(project, settings, _notify)
     print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 

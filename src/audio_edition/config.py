@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import AudioEditionError, SourceError, UsageError
 from .files import read_cover_bytes
+from .registry import DEFAULT_FORMATS, format_names, is_format_name
 
 CONFIG_FILE = "audio-edition.toml"
 
@@ -44,9 +45,23 @@ class Pauses:
     heading_after_ms: int = 700
 
 
-def _default_formats() -> tuple[str, ...]:
-    from .formats import DEFAULT_FORMATS
+@dataclass(frozen=True)
+class FeedSettings:
+    """The podcast feed's channel (``[feed]``); no ``base_url``: no feed is written."""
 
+    base_url: str | None = None  # where audio/ is served from, e.g. https://example.org/audio
+    title: str = "Audio editions"
+    description: str = "Audio editions of our articles, each read by a synthetic voice."
+    language: str | None = None  # None: the editions' most common language
+    author: str | None = None
+    owner_name: str | None = None
+    owner_email: str | None = None
+    image: str | None = None  # the channel's artwork: a URL, or a path under base_url
+    category: str = "News"
+    explicit: bool = False
+
+
+def _default_formats() -> tuple[str, ...]:
     return DEFAULT_FORMATS
 
 
@@ -69,6 +84,7 @@ class Settings:
     jobs: int = field(default_factory=lambda: CPUS)
     cache_dir: Path | None = None
     force: bool = False
+    feed: FeedSettings = field(default_factory=FeedSettings)
     # The project file's voice settings. They rank below an article's front matter
     # ``speech:``, while the fields above (flags, or a library caller's) rank above it.
     project_voice: dict[str, object] = field(default_factory=dict)
@@ -131,6 +147,19 @@ RULES: dict[str, Rule] = {
     "cache_dir": Rule("path", help="a folder"),
 }
 PAUSE_RULE = Rule("whole", 0, 10000, "milliseconds")
+# ``[feed]``: the podcast feed's channel (formats/feed.py).
+FEED_RULES: dict[str, Rule] = {
+    "base_url": Rule("url", help="where the output folder audio/ is served from"),
+    "title": Rule("text"),
+    "description": Rule("text"),
+    "language": Rule("text", help="a BCP 47 tag, e.g. en or en-GB"),
+    "author": Rule("text"),
+    "owner_name": Rule("text"),
+    "owner_email": Rule("email"),
+    "image": Rule("text", help="the artwork's URL, or its path under base_url"),
+    "category": Rule("text", help="an Apple Podcasts category, e.g. News"),
+    "explicit": Rule("flag"),
+}
 
 
 def _range(rule: Rule) -> str:
@@ -138,9 +167,8 @@ def _range(rule: Rule) -> str:
 
 
 def _format_names(rule: Rule) -> str:
-    from .formats import FORMATS
-
-    return "a list of formats from " + ", ".join(FORMATS) + " (or one comma-separated string)"
+    names = ", ".join(format_names())
+    return "a list of formats from " + names + " (or one comma-separated string)"
 
 
 _DESCRIPTIONS: dict[str, Callable[[Rule], str]] = {
@@ -149,6 +177,9 @@ _DESCRIPTIONS: dict[str, Callable[[Rule], str]] = {
     "text": lambda rule: "text",
     "path": lambda rule: "a path",
     "image": lambda rule: "the path of a JPEG or PNG image",
+    "url": lambda rule: "an http:// or https:// address",
+    "email": lambda rule: "an email address",
+    "flag": lambda rule: "true or false",
     "template": lambda rule: "text using only the placeholders " + _placeholders() + ", or false",
     "formats": _format_names,
     "engine": lambda rule: "one of " + ", ".join(ENGINE_NAMES),
@@ -193,6 +224,33 @@ def _path(rule: Rule, value: object, root: Path | None) -> Path:
     return root / value if root is not None else Path(value)
 
 
+def _url(rule: Rule, value: object, root: Path | None) -> str:
+    from urllib.parse import urlsplit
+
+    text = _text(rule, value, root).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise Invalid from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        raise Invalid
+    return text.rstrip("/")
+
+
+def _email(rule: Rule, value: object, root: Path | None) -> str:
+    text = _text(rule, value, root).strip()
+    name, at, domain = text.rpartition("@")
+    if not (name and at and "." in domain) or any(c.isspace() for c in text):
+        raise Invalid
+    return text
+
+
+def _flag(rule: Rule, value: object, root: Path | None) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid
+    return value
+
+
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 
 
@@ -229,18 +287,17 @@ def _placeholders() -> str:
 
 
 def _formats(rule: Rule, value: object, root: Path | None) -> tuple[str, ...]:
-    from .formats import FORMATS
-
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
         raise Invalid
     names = [n.strip().lower().lstrip(".") for n in value if n.strip()]
     for name in names:
-        if name not in FORMATS:
-            raise Invalid(f"unknown format {_shown(name)}: choose from {', '.join(FORMATS)}")
+        if not is_format_name(name):
+            choices = ", ".join(format_names())
+            raise Invalid(f"unknown format {_shown(name)}: choose from {choices}")
     if not names:
-        raise Invalid("no format given: choose from " + ", ".join(FORMATS))
+        raise Invalid("no format given: choose from " + ", ".join(format_names()))
     return tuple(dict.fromkeys(names))
 
 
@@ -253,6 +310,9 @@ _READERS: dict[str, Callable[[Rule, object, Path | None], object]] = {
     "image": _image,
     "template": _template,
     "formats": _formats,
+    "url": _url,
+    "email": _email,
+    "flag": _flag,
 }
 
 
@@ -321,10 +381,12 @@ def settings_from_mapping(
     for key, value in data.items():
         if key == "pauses":
             changes["pauses"] = _pauses(value, f"{where}: pauses")
+        elif key == "feed":
+            changes["feed"] = _feed(value, f"{where}: feed")
         elif key in RULES:
             changes[key] = check(f"{where}: {key}", RULES[key], value, root)
         else:
-            _unknown(where, key, [*RULES, "pauses"], UsageError)
+            _unknown(where, key, [*RULES, "pauses", "feed"], UsageError)
     voice = {key: changes.pop(key) for key in SPEECH_KEYS if key in changes}
     return replace(Settings(), project_voice=voice, **changes)
 
@@ -336,6 +398,15 @@ def _pauses(value: object, label: str) -> Pauses:
         if key not in PAUSE_KEYS:
             _unknown(label, key, PAUSE_KEYS, UsageError)
     return Pauses(**{k: check(f"{label}.{k}", PAUSE_RULE, v) for k, v in value.items()})
+
+
+def _feed(value: object, label: str) -> FeedSettings:
+    if not isinstance(value, Mapping):
+        raise UsageError(f"{label}: must be a table of {', '.join(FEED_RULES)}")
+    for key in value:
+        if key not in FEED_RULES:
+            _unknown(label, key, FEED_RULES, UsageError)
+    return FeedSettings(**{k: check(f"{label}.{k}", FEED_RULES[k], v) for k, v in value.items()})
 
 
 def speech_from_mapping(data: object, where: str) -> dict[str, object]:

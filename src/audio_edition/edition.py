@@ -304,6 +304,7 @@ class Edition:
     chapters: list[Chapter]
     paragraphs: list[Paragraph]
     sample_rate: int = SAMPLE_RATE
+    summary: str | None = None  # front matter ``summary`` (the podcast feed's description)
 
     @property
     def duration_ms(self) -> int:
@@ -335,6 +336,7 @@ class Edition:
             "author": self.author,
             "publisher": self.publisher,
             "date": self.date,
+            "summary": self.summary,
             "language": self.language,
             "voice": self.voice.to_json(),
             "loudness": self.loudness.to_json(),
@@ -368,6 +370,7 @@ class Edition:
             chapters=[Chapter.from_json(c) for c in data["chapters"]],
             paragraphs=[Paragraph.from_json(p) for p in data["paragraphs"]],
             sample_rate=_int(data["sample_rate"]),
+            summary=_opt_str(data.get("summary")),
         )
 
 

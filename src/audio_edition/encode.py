@@ -2,11 +2,11 @@
 
 Why segments
     Encoding 2 h of speech takes ~45 s (AAC) or ~40 s (MP3), too slow when an editor fixes a
-    word. The edition's PCM is therefore cut into segments (one per paragraph, each starting
-    and ending in silence); each is encoded on its own into a raw elementary stream (ADTS AAC,
-    or bare MP3 frames with no Xing/LAME/ID3 header) and cached. The book is the byte
-    concatenation of its segments' frames, remuxed by ``ffmpeg -c copy`` with chapters and
-    tags. An edit re-encodes one segment and remuxes, which takes seconds.
+    word. The edition's PCM is therefore cut into segments (runs of about six paragraphs,
+    each starting and ending in silence); each is encoded on its own into a raw elementary
+    stream (ADTS AAC, or bare MP3 frames with no Xing/LAME/ID3 header) and cached. The book
+    is the byte concatenation of its segments' frames, remuxed by ``ffmpeg -c copy`` with
+    chapters and tags. An edit re-encodes one segment and remuxes, which takes seconds.
 
 Timing (measured with ffmpeg 5.1 / libmp3lame 3.100, see tests/test_encode.py)
     A segment of ``n`` PCM samples encodes to ``ceil(n / frame_samples) + extra_frames``

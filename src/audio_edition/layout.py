@@ -28,13 +28,6 @@ if TYPE_CHECKING:
     from .source import Article
 
 
-def codecs_for(formats: list[str]) -> list[Codec]:
-    """The segment codecs the asked-for formats need (AAC for M4B, MP3 for MP3)."""
-    from .formats import FORMATS, with_needs
-
-    return [c for n in with_needs(formats) if (c := FORMATS[n].codec) is not None]
-
-
 def plan(items: list[Item], keys: list[str]) -> list[list[int]]:
     """Which utterances (by index) each segment holds: the one segment plan."""
     from .assemble import plan_segments

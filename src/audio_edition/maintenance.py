@@ -77,8 +77,11 @@ def orphaned_editions(out: Path) -> list[Orphan]:
     return found
 
 
-def remove_orphans(out: Path, notify: Callable[[str], None]) -> list[Orphan]:
-    """Remove every edition in ``out`` whose article is gone (``clean --outputs``)."""
+def remove_orphans(
+    out: Path, notify: Callable[[str], None], settings: Settings | None = None
+) -> list[Orphan]:
+    """Remove every edition in ``out`` whose article is gone (``clean --outputs``); the
+    lists of every edition (``settings``: the project's) then drop them."""
     if not out.is_dir():
         return []
     with output_lock(out, notify):
@@ -86,5 +89,5 @@ def remove_orphans(out: Path, notify: Callable[[str], None]) -> list[Orphan]:
         for orphan in orphans:
             for path in orphan.files:
                 path.unlink(missing_ok=True)
-        write_indexes(out)
+        write_indexes(out, settings, notify, changed=bool(orphans))
     return orphans

@@ -120,6 +120,7 @@ def build_manifest(
         chapters=_chapters(article, paragraphs, opening, closing, pos),
         paragraphs=paragraphs,
         sample_rate=SAMPLE_RATE,
+        summary=article.summary,
     )
 
 

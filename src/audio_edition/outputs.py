@@ -187,6 +187,8 @@ def write_formats(
     content = content_key(edition)
     for name in with_needs(formats):
         fmt = FORMATS[name]
+        if fmt.index_only:  # no file per edition: written by write_indexes
+            continue
         final = stage.out / f"{slug}{fmt.suffix}"
         inputs: dict = {"version": fmt.version}
         paths = encoded(fmt.codec) if fmt.codec is not None else []
@@ -236,10 +238,18 @@ def commit(slug: str, manifest: Manifest, old: Manifest | None, stage: Stage) ->
     return changed
 
 
-def write_indexes(out: Path) -> None:
-    """Files that list every edition in ``out`` (e.g. the web page's index): each format's
-    ``write_index`` hook, for the built-in formats and the plug-ins this process used."""
-    from .formats import FORMATS
+def write_indexes(
+    out: Path,
+    settings: Settings | None = None,
+    notify: Callable[[str], None] = lambda message: None,
+    changed: bool = True,
+) -> None:
+    """Files that list every edition in ``out`` (the web page's index, the podcast feed):
+    each format's ``write_index`` hook, for the built-in formats and the plug-ins this
+    process used. Without ``settings``, what needs them (the feed) is left as it is;
+    ``changed``: this run added, rewrote or removed an edition."""
+    from .formats import FORMATS, IndexContext
 
+    index = IndexContext(out, settings, notify, changed)
     for fmt in FORMATS.loaded():
-        fmt.write_index(out)
+        fmt.write_index(index)

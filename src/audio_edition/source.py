@@ -96,6 +96,7 @@ class Article:
     language: str
     speech: dict[str, object]
     paragraphs: tuple[Paragraph, ...]
+    summary: str | None = None  # front matter ``summary``: the podcast feed's description
 
 
 # --------------------------------------------------------------------------- reading
@@ -175,6 +176,7 @@ def parse_article(text: str, path: Path) -> Article:
         language=language,
         speech=_speech(meta, path),
         paragraphs=paragraphs,
+        summary=_meta_str(meta, "summary"),
     )
 
 

@@ -10,14 +10,13 @@ with the word events the engine reports. The builder knows engines only through
 - ``engines.piper``: Piper, a neural voice (the ``natural`` extra), in the same pool;
 - ``engines.fake``: deterministic tones, one burst per word, for fast tests.
 
-``AUDIO_EDITION_ENGINE=fake`` makes ``default_engine()`` the fake engine: a testing aid
+``AUDIO_EDITION_ENGINE=fake`` makes ``engines.default_engine()`` the fake engine: a testing aid
 for running the CLI without eSpeak, not a user setting.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -120,41 +119,6 @@ class SpeechEngine(Protocol):
         is done and verified (``speech_pool.verify_clip``), in any order. Raises
         ``SynthesisError`` naming the utterance's label when one cannot be spoken."""
         ...
-
-
-ENGINES = ("espeak", "piper")  # the engines a user can choose; the first is the default
-
-
-def default_engine(name: str | None = None) -> SpeechEngine:
-    """The engine called ``name`` (``ENGINES``), eSpeak NG unless told otherwise (the fake
-    one when ``AUDIO_EDITION_ENGINE=fake``, for tests, whatever the name)."""
-    if os.environ.get(ENGINE_ENV) == "fake":
-        from .engines.fake import FakeEngine
-
-        return FakeEngine()
-    if name == "piper":
-        from .engines.piper import PiperEngine, check_piper
-
-        check_piper()  # one line saying what to install, before anything is built
-        return PiperEngine()
-    from .engines.espeak import EspeakEngine
-
-    return EspeakEngine()
-
-
-def installed_engines() -> list[SpeechEngine]:
-    """Every engine a user can choose that is installed here."""
-    from .errors import ToolMissingError
-
-    if os.environ.get(ENGINE_ENV) == "fake":
-        return [default_engine()]
-    found = []
-    for name in ENGINES:
-        try:
-            found.append(default_engine(name))
-        except ToolMissingError:
-            continue
-    return found
 
 
 def resolve_voice(

@@ -13,7 +13,7 @@ that links all the others (the web page) last.
 Finding the installed plug-ins costs a scan of every installed package's metadata (about
 50 ms with the import of importlib.metadata), so it happens only when a name is not a
 built-in one or when every format is listed: the no-change rebuild, which asks only for
-built-in formats, never pays it. The built-in table below names exactly what
+built-in formats, never pays it. The built-in table (``registry.BUILTIN``) names exactly what
 pyproject.toml registers (tests/test_formats_registry.py keeps them equal), so a source
 checkout with no installed entry points has them too.
 """
@@ -23,7 +23,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
 
-from .base import FORMAT_API, Context, Format
+from ..registry import BUILTIN, DEFAULT_FORMATS, GROUP, plugin_targets
+from .base import FORMAT_API, Context, Format, IndexContext
 
 __all__ = [
     "Registry",
@@ -34,26 +35,10 @@ __all__ = [
     "GROUP",
     "Context",
     "Format",
+    "IndexContext",
     "ordered",
     "with_needs",
 ]
-
-GROUP = "audio_edition.formats"
-BUILTIN = {
-    "m4b": "audio_edition.formats.m4b:M4B",
-    "mp3": "audio_edition.formats.mp3:MP3",
-    "vtt": "audio_edition.formats.vtt:WebVTT",
-    "srt": "audio_edition.formats.srt:SubRip",
-    "chapters-vtt": "audio_edition.formats.chapters_vtt:ChaptersVTT",
-    "chapters-json": "audio_edition.formats.chapters_json:ChaptersJSON",
-    "opus": "audio_edition.formats.opus:Opus",
-    "epub": "audio_edition.formats.epub:EPUB",
-    "daisy": "audio_edition.formats.daisy:DAISY",
-    "html": "audio_edition.formats.html:WebPage",
-}
-# Everything but Opus: it is re-encoded whole from the M4B (about 60x real time, one
-# core), so it would turn a seconds-long rebuild after an edit into minutes. Ask for it.
-DEFAULT_FORMATS = tuple(n for n in BUILTIN if n != "opus")
 
 
 def _load(name: str, target: str) -> Format:
@@ -74,12 +59,9 @@ class Registry(Mapping[str, Format]):
 
     def _all_targets(self) -> dict[str, str]:
         if self._targets is None:
-            from importlib.metadata import entry_points
-
-            found = {ep.name: ep.value for ep in entry_points(group=GROUP)}
-            # Built-in names always mean the built-in formats (even from a source checkout
-            # whose entry points are not installed): a plug-in cannot shadow one.
-            self._targets = {**BUILTIN, **{n: t for n, t in found.items() if n not in BUILTIN}}
+            # Built-in names always mean the built-in formats, even from a source checkout
+            # whose entry points are not installed.
+            self._targets = {**BUILTIN, **plugin_targets()}
         return self._targets
 
     def __getitem__(self, name: str) -> Format:
@@ -145,3 +127,8 @@ with_needs = FORMATS.with_needs
 def needs_ffmpeg(names: Iterable[str]) -> bool:
     """Whether a format asked for, or one it needs, is audio: text formats need no ffmpeg."""
     return any(FORMATS[name].codec is not None for name in with_needs(names))
+
+
+def codecs_for(names: Iterable[str]) -> list:
+    """The segment codecs the named formats need (AAC for M4B, MP3 for MP3), in order."""
+    return [c for n in with_needs(names) if (c := FORMATS[n].codec) is not None]

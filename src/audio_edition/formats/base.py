@@ -13,30 +13,36 @@ A format is a ``Format`` subclass, registered under the entry-point group
 - ``needs``: the formats whose files it reads (built before it, audio first);
   ``links_all``: it links every format built with it (the web page), so it comes after all
   of them and is rewritten whenever any of them changes.
+- ``index_only``: it writes no file per edition, only a list of every edition (the
+  podcast feed): asking for it builds what it ``needs``, and its ``write_index`` does the rest.
 - ``order``: where it stands among formats that do not need each other (and in the list
   ``audio-edition formats`` prints); plug-ins default after every built-in format.
 
 ``write(context)`` writes the file at ``context.dest`` from ``context.edition`` and the
 files it was given, and nothing else: never the article, never the engine.
 
-``write_index(out)``, optional, is called once after every build and clean with the output
-folder, for files that list every edition there (the web page's ``index.html``); read the
-editions with ``audio_edition.edition.load_editions(out)``.
+``write_index(index)``, optional, is called once after every build and clean with an
+``IndexContext`` (the output folder, the settings, a way to tell the user), for files that
+list every edition there (the web page's ``index.html``, the podcast feed); read the
+editions with ``audio_edition.edition.load_editions(index.out)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from ..edition import Edition
     from ..encode import Codec
 
 # The interface's version: a plug-in may check it (``FORMAT_API``) before relying on
 # Context's fields. Adding a field keeps it; removing or changing one bumps it.
-FORMAT_API = 1
+# 2: ``write_index`` takes an ``IndexContext`` (it took the output folder); ``index_only``.
+FORMAT_API = 2
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,24 @@ class Context:
     cover: Path | None = None
 
 
+def _quiet(message: str) -> None:
+    """Tell nobody (a caller that passed no way to tell the user)."""
+
+
+@dataclass(frozen=True)
+class IndexContext:
+    """What the files listing every edition are written from: the output folder ``out``,
+    the build's (or clean's) ``settings`` (None: unknown, so keep what needs them as it
+    is), ``notify``, which tells the user one line (on stderr from the CLI), and whether
+    this run ``changed`` an edition (added, rewrote or removed one: a note about the list
+    is worth giving then, not on every rebuild that changed nothing, nor beside errors)."""
+
+    out: Path
+    settings: Settings | None = None
+    notify: Callable[[str], None] = _quiet
+    changed: bool = True
+
+
 class Format:
     """An output format. Subclass it, set the class attributes, implement ``write``."""
 
@@ -66,6 +90,7 @@ class Format:
     needs: ClassVar[tuple[str, ...]] = ()
     codec: ClassVar[Codec | None] = None
     links_all: ClassVar[bool] = False
+    index_only: ClassVar[bool] = False
     order: ClassVar[int] = 1000
 
     @property
@@ -76,8 +101,8 @@ class Format:
     def write(self, context: Context) -> None:
         raise NotImplementedError
 
-    def write_index(self, out: Path) -> None:
-        """Files listing every edition in ``out``; none by default."""
+    def write_index(self, index: IndexContext) -> None:
+        """Files listing every edition in ``index.out``; none by default."""
 
     def __repr__(self) -> str:
         return f"<format {self.name} v{self.version}>"

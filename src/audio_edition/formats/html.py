@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ..edition import load_editions, written_words
 from ..files import atomic_write_bytes
 from ..times import short_clock
-from .base import Context, Format
+from .base import Context, Format, IndexContext
 
 if TYPE_CHECKING:
     from ..edition import Announcement, Edition, Manifest, Paragraph, Utterance
@@ -61,8 +61,8 @@ class WebPage(Format):
         files = built_files(context.edition, context.outputs)
         context.dest.write_bytes(page(context.edition, files).encode("utf-8"))
 
-    def write_index(self, out: Path) -> None:
-        write_index(out)
+    def write_index(self, index: IndexContext) -> None:
+        write_index(index.out)
 
 
 # ---------------------------------------------------------------- the edition's page
