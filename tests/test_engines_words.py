@@ -149,3 +149,19 @@ def test_a_word_put_in_the_silence_before_it_moves_to_where_its_sound_starts():
     assert words_at_speech(((0, 3, 1000), (4, 5, 6500)), clip)[1] == (4, 5, 6000)
     assert words_at_speech(((0, 3, 1000), (4, 5, 7500)), clip)[1] == (4, 5, 7500)
     assert words_at_speech(((0, 3, 1300), (4, 5, 6000)), clip)[0] == (0, 3, 1000)  # the first
+
+
+def test_the_opening_names_a_piper_voice_in_plain_words_and_espeaks_reads_as_before():
+    from audio_edition.config import DEFAULT_OPENING
+    from audio_edition.engines.piper import PiperEngine
+    from audio_edition.script import announcement
+
+    article = SimpleNamespace(title="Tides", author=None, publisher=None, date=None)
+    words = PiperEngine().voice_words("en_US-joe-medium")
+    assert announcement(DEFAULT_OPENING, article, words) == (
+        "Tides. This is an audio edition, read by a synthetic voice, Joe, "
+        "a natural-sounding voice made with Piper."
+    )
+    assert announcement(DEFAULT_OPENING, article) == (
+        "Tides. This is an audio edition, read by a synthetic voice."
+    )
