@@ -48,11 +48,17 @@ def load_voice(voice: str):
     model = onnx.load(str(model_path))
     with contextlib.suppress(ValueError):  # already patched on disk
         add_alignment_output(model)
+    patched = model.SerializeToString()
+    del model  # 63 MB for the joe voice: not held while the session is made
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
+    # Without the arena a worker gives back what a long sentence took (measured on the joe
+    # voice: 211 MB between sentences against 438 MB with it), so two workers stay well
+    # under 1 GB together.
+    options.enable_cpu_mem_arena = False
     session = onnxruntime.InferenceSession(
-        model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+        patched, sess_options=options, providers=["CPUExecutionProvider"]
     )
     config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
     return PiperVoice(session=session, config=config)
@@ -98,7 +104,16 @@ class PiperSpeaker:
                 w.writeframes(b"".join(chunks))
         except OSError as exc:
             return {"ok": False, "os_error": [exc.errno, exc.strerror or str(exc)]}
+        release_memory()
         return {"ok": True, "words": word_events(voice, job["text"], starts)}
+
+
+def release_memory() -> None:
+    """Hand the freed buffers of a sentence back to the system (glibc keeps them)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def word_starts(alignments) -> list[int]:
