@@ -14,6 +14,12 @@ median of 5 edits (goal < 2 s on 2 cores). `tests/bench.py loop` measures only t
 
 Goals: cold <= 1.0x floor on 2 cores; edit <= 0.25x cold; no change < 0.5 s; peak memory
 < 200 MB for the long book and not growing with its length (compare the half book).
+
+Then, when Piper is installed (the ``natural`` extra), the same books read by Piper
+(``--engine piper``): the cold build as a multiple of real time (the edition's length over
+the build's), the edit rebuild's ratio to the cold build, and the tree's peak memory.
+Goals: >= 15x real time on 2 cores; edit <= 0.25x cold on the long book; tree < 1 GB.
+``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``; default all three).
 Machines are noisy: these are figures to read, not limits to assert.
 """
 
@@ -214,19 +220,72 @@ def loop_report() -> None:
     )
 
 
+def bench_piper(name: str, text: str) -> dict:
+    """The book read by Piper: cold build, edit rebuild, the edition's length, peak memory."""
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="audio-edition-bench-piper-") as tmp:
+        project = Path(tmp)
+        (project / "text").mkdir()
+        article = project / "text" / "book.txt"
+        article.write_text(text, encoding="utf-8")
+        build = [*CLI, "build", "--engine", "piper", "--format", "m4b"]
+        cold, _, cold_pss, cold_sum = run(build, project)
+        manifest = json.loads((project / "audio" / "book.json").read_text(encoding="utf-8"))
+        article.write_text(text.replace("daily wages", "daily pay", 1), encoding="utf-8")
+        edit, _, edit_pss, edit_sum = run(build, project)
+        return {
+            "name": name,
+            "audio": manifest["duration_ms"] / 1000,
+            "cold": cold,
+            "edit": edit,
+            "pss": max(cold_pss, edit_pss),
+            "rss_sum": max(cold_sum, edit_sum),
+        }
+
+
+def piper_part(books: list[tuple[str, str]]) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("piper") is None:
+        print("Piper: not installed (pip install 'audio-edition[natural]'), skipped")
+        return
+    print("Piper (--engine piper --format m4b):")
+    print(
+        f"{'book':28} {'audio s':>8} {'cold s':>7} {'x real time':>11} {'edit s':>7} "
+        f"{'edit/cold':>9} {'tree PSS MB':>11} {'tree RSS sum MB':>15}"
+    )
+    for name, text in books:
+        r = bench_piper(name, text)
+        print(
+            f"{r['name']:28} {r['audio']:>8.0f} {r['cold']:>7.1f} {r['audio'] / r['cold']:>11.1f} "
+            f"{r['edit']:>7.2f} {r['edit'] / r['cold']:>9.3f} {r['pss'] / 1e6:>11.0f} "
+            f"{r['rss_sum'] / 1e6:>15.0f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     if not shutil.which("espeak-ng") or not shutil.which("ffmpeg"):
         raise SystemExit("bench needs espeak-ng and ffmpeg: run `make run` first")
-    print(f"cores: {os.cpu_count()}")
-    loop_report()
-    if sys.argv[1:] == ["loop"]:
-        return
     copies = int(os.environ.get("BENCH_COPIES", "17"))
     books = [
         ("sample", SAMPLE.read_text(encoding="utf-8")),
         (f"half book ({copies // 2} copies)", long_book(copies // 2)),
         (f"long book ({copies} copies)", long_book(copies)),
     ]
+    parts = ["loop"] if sys.argv[1:] == ["loop"] else ["loop", "espeak", "piper"]
+    engines = os.environ.get("BENCH_ENGINES", ",".join(parts)).split(",")
+    print(f"cores: {os.cpu_count()}")
+    if "loop" in engines:
+        loop_report()
+    if "espeak" in engines:
+        espeak_part(books)
+    if "piper" in engines:
+        piper_part([books[0], books[2]])
+
+
+def espeak_part(books: list[tuple[str, str]]) -> None:
     header = (
         f"{'book':28} {'words':>6} {'floor s':>8} {'cold s':>7} {'cold/floor':>10} "
         f"{'no-change s':>11} {'edit s':>7} {'edit/cold':>9} {'builder MB':>10} "

@@ -68,6 +68,26 @@ def sample_edition(tmp_path_factory) -> Path:
     return root / "audio"
 
 
+@pytest.fixture(scope="session")
+def piper_sample_edition(tmp_path_factory) -> Path:
+    """The sample article built once with Piper (the natural voice): the audio formats,
+    the captions and the web page."""
+    root = tmp_path_factory.mktemp("piper-sample")
+    (root / "text").mkdir()
+    shutil.copy(SAMPLE, root / "text")
+    formats = "m4b,mp3,vtt,html"
+    result = run_cli("build", "--quiet", "--engine", "piper", "--format", formats, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root / "audio"
+
+
+@pytest.fixture(scope="session", params=["espeak", "piper"])
+def any_sample_edition(request) -> Path:
+    """The sample's edition by each engine in turn (eSpeak's is the default build)."""
+    name = "sample_edition" if request.param == "espeak" else "piper_sample_edition"
+    return request.getfixturevalue(name)
+
+
 def ffprobe(path: Path) -> dict:
     out = subprocess.run(
         [

@@ -29,7 +29,9 @@ ORDER = [
     "speech_worker",
     "engines.espeak_speaker",
     "engines.fake_speaker",
+    "engines.piper_speaker",
     "engines.espeak",
+    "engines.piper",
     "engines.fake",
     "engines",
     # clips, kept in the cache

@@ -192,10 +192,53 @@ def test_setting_current_time_into_a_sentence_highlights_exactly_it(sample, mani
 
 def test_clicking_a_sentence_plays_from_it(sample, manifest):
     sentence = _sentence(manifest, 5, 2)
-    sample.page.locator(f"#{sentence['id']}").click()
+    # Its first word: a click on a later word plays from that word (the next tests).
+    sample.page.locator(f"#{sentence['id']} .word").first.click()
     # It plays on from the sentence's start, so by the time it is read it may be a little
     # further on (under load, more than 0.1 s): never before the start, never far past it.
     start = sentence["start_ms"] / 1000
+    assert start - 0.05 <= sample.js(f"{AUDIO}.currentTime") <= start + 0.75
+    sample.wait(f"!{AUDIO}.paused")
+
+
+# ---- word timing: the word being read is marked inside its sentence
+
+
+def _word(manifest: dict, paragraph: int, n: int, w: int) -> dict:
+    return _sentence(manifest, paragraph, n)["words"][w]
+
+
+def _marked(opened: Opened) -> list[str]:
+    return opened.js("[...document.querySelectorAll('.word-reading')].map(e => e.textContent)")
+
+
+@pytest.mark.parametrize(("paragraph", "n", "w"), [(1, 1, 0), (3, 2, 4), (11, 3, -1)])
+def test_setting_current_time_into_a_word_marks_exactly_it(sample, manifest, paragraph, n, w):
+    word = _word(manifest, paragraph, n, w)
+    _seek(sample, (word["start_ms"] + word["end_ms"]) / 2000)
+    sample.wait("document.querySelector('.word-reading') !== null")
+    assert _marked(sample) == [word["text"]]
+    marked = sample.page.locator(".word-reading")
+    assert marked.get_attribute("data-start") == str(word["start_ms"])
+    assert sample.js("document.querySelector('.word-reading').closest('.reading') !== null")
+
+
+def test_word_marks_can_be_turned_off_and_it_is_remembered(sample, manifest):
+    word = _word(manifest, 2, 1, 3)
+    sample.page.locator("#word-marks").uncheck()
+    _seek(sample, (word["start_ms"] + word["end_ms"]) / 2000)
+    sample.wait("document.querySelector('.reading') !== null")
+    assert _marked(sample) == []
+    sample.page.reload()
+    sample.audio_ready()
+    assert not sample.page.locator("#word-marks").is_checked()
+
+
+def test_clicking_a_word_plays_from_it(sample, manifest):
+    sentence = _sentence(manifest, 4, 1)
+    word = sentence["words"][5]
+    sample.page.locator(f"#{sentence['id']} .word").nth(5).click()
+    start = word["start_ms"] / 1000
     assert start - 0.05 <= sample.js(f"{AUDIO}.currentTime") <= start + 0.75
     sample.wait(f"!{AUDIO}.paused")
 

@@ -122,7 +122,9 @@ class Builder:
         self.project = project
         self.out = out
         self.settings = settings
-        self.engine = engine or default_engine()
+        self._given_engine = engine
+        self.engine = engine or default_engine(engine_name(settings))
+        self._engines = {self.engine.name: self.engine}
         self.progress = progress or Progress()
         self.notify = notify
         self._cache: Cache | None = None
@@ -166,6 +168,7 @@ class Builder:
                 s.rate,
                 s.volume,
                 s.pitch,
+                s.engine,
                 asdict(s.pauses),
                 s.opening,
                 s.closing,
@@ -239,13 +242,14 @@ class Builder:
         from .layout import Layout, lay_out_edition, plan
         from .script import utterance_script
         from .source import article_from_bytes
-        from .synthesis import Synthesis, voice_for, voice_name
+        from .synthesis import Synthesis, voice_for, voice_name, voice_words
 
         article = article_from_bytes(raw, path)
-        voice = voice_for(article, self.settings, self.engine)
-        items = utterance_script(article, self.settings)
+        engine = self.engine_for(article)
+        voice = voice_for(article, self.settings, engine)
+        items = utterance_script(article, self.settings, voice_words(engine, voice.voice))
         synthesis = self._attempt.synthesis = Synthesis(
-            self.cache, self.engine, self.settings, self.progress
+            self.cache, engine, self.settings, self.progress
         )
         keys = self._attempt.keys = synthesis.clip_keys(items, voice)
         segment_plan = plan(items, keys)
@@ -258,8 +262,8 @@ class Builder:
         segments = layout.lay_out(items, segment_plan, clips)
         info = Voice(
             voice=voice.voice,
-            name=voice_name(self.engine, voice.voice),
-            engine=self.engine.identity(),
+            name=voice_name(engine, voice.voice),
+            engine=engine.identity(),
             rate=voice.rate,
             volume=voice.volume,
             pitch=voice.pitch,
@@ -267,6 +271,16 @@ class Builder:
         source = _display_path(path, self.project)
         edition = lay_out_edition(article, segments, info, self.settings, source)
         return edition, layout, items, synthesized
+
+    def engine_for(self, article) -> SpeechEngine:
+        """The article's engine: the one given in code, else the flag's, the front
+        matter's or the project file's (``engine_name``)."""
+        if self._given_engine is not None:
+            return self._given_engine
+        name = engine_name(self.settings, article)
+        if name not in self._engines:
+            self._engines[name] = default_engine(name)
+        return self._engines[name]
 
     def prefetch(self) -> None:
         """Start the look-ups a build needs that each cost a process (the engine's voices,
@@ -277,6 +291,19 @@ class Builder:
             calls.append(ffmpeg_version)
         for call in calls:
             threading.Thread(target=_quietly, args=(call,), daemon=True).start()
+
+
+def engine_name(settings: Settings, article=None) -> str:
+    """The engine's name: the flag's, then the article's front matter, then the project
+    file's (the same ranking as the voice's), else eSpeak."""
+    for layer in (
+        {"engine": settings.engine},
+        getattr(article, "speech", {}),
+        settings.project_voice,
+    ):
+        if layer.get("engine"):
+            return layer["engine"]
+    return "espeak"
 
 
 class _Attempt:

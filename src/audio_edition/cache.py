@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 # Bump when clip processing (trimming, limiting) or the layout on disk changes.
 # 5: sidecars and segments record their content hashes; project records; a lock file.
-CACHE_VERSION = 5
+# 6: sidecars record the clip's word events.
+CACHE_VERSION = 6
 CACHE_ENV = "AUDIO_EDITION_CACHE"
 WAV_HEADER = 44  # the header ``wav_bytes`` writes: a clip's samples start there
 DIFFERENT = "its bytes differ from those written"
@@ -73,6 +74,8 @@ class ClipInfo:
     samples: int  # length of the cached clip: speech, trimmed and peak-limited
     loudness: ClipLoudness
     sha256: str = ""  # of the clip's WAV file, as written
+    # The engine's word events in the clip as kept: (offset, length, sample).
+    words: tuple[tuple[int, int, int], ...] = ()
 
     def to_json(self) -> dict:
         body = {
@@ -80,6 +83,7 @@ class ClipInfo:
             "samples": self.samples,
             "loudness": self.loudness.to_json(),
             "sha256": self.sha256,
+            "words": [list(w) for w in self.words],
         }
         # The sidecar checks itself: a changed loudness would change the audio silently.
         return {**body, "check": hash_key(body)}
@@ -90,7 +94,10 @@ class ClipInfo:
         body = {k: v for k, v in d.items() if k != "check"}
         if d.get("check") != hash_key(body) or d.get("key") != key:
             raise ValueError("sidecar altered")
-        return cls(key, int(d["samples"]), ClipLoudness.from_json(d["loudness"]), d["sha256"])
+        words = tuple((int(a), int(b), int(c)) for a, b, c in d["words"])
+        return cls(
+            key, int(d["samples"]), ClipLoudness.from_json(d["loudness"]), d["sha256"], words
+        )
 
 
 def wav_bytes(samples: np.ndarray) -> bytes:
@@ -180,7 +187,8 @@ class Cache:
     def put_clip(self, key: str, clip: Prepared) -> ClipInfo:
         """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar."""
         data = wav_bytes(clip.samples)
-        info = ClipInfo(key, len(clip.samples), clip.loudness, hashlib.sha256(data).hexdigest())
+        digest = hashlib.sha256(data).hexdigest()
+        info = ClipInfo(key, len(clip.samples), clip.loudness, digest, clip.words)
         with self.io("write"):
             atomic_write_bytes(self.clip_path(key), data)
             # The sidecar lands last: a clip without one is incomplete and will be re-made.

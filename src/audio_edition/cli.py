@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .build import Progress, build, find_articles, json_report
+from .build import Progress, build, engine_name, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
-from .engines import default_engine
+from .engines import default_engine, installed_engines
 from .errors import AudioEditionError, BuildFailed
 from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", type=Path)
     _voice_flags(s)
 
-    v = sub.add_parser("voices", help="list the voices the engine offers")
+    v = sub.add_parser("voices", help="list the voices of every installed engine")
     v.add_argument("--language", help="only voices for this language (e.g. en, en-gb)")
 
     sub.add_parser("formats", help="list the output formats and what each is for")
@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _voice_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", help="speech engine: espeak (default) or piper (natural voice)")
     p.add_argument("--voice", help="engine voice id or name (see `audio-edition voices`)")
     p.add_argument("--rate", type=int, help="speaking rate, words per minute (80-450)")
     p.add_argument("--volume", type=float, help="volume, 0.0-2.0 (default 1.0)")
@@ -97,7 +98,7 @@ def _voice_flags(p: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The project's settings with the flags given, each checked like the file's values."""
-    flags = {k: getattr(args, k, None) for k in (*VOICE_KEYS, "formats", "jobs", "cover")}
+    flags = {k: getattr(args, k, None) for k in (*VOICE_KEYS, "engine", "formats", "jobs", "cover")}
     settings = settings_with_flags(load_settings(Path()), flags)  # names relative
     if getattr(args, "no_opening", False):
         settings = settings.with_overrides(opening="")
@@ -145,7 +146,8 @@ def _notify(message: str) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    project, settings, engine = Path.cwd(), _settings(args), default_engine()
+    settings = _settings(args)
+    project, engine = Path.cwd(), default_engine(engine_name(settings))
     for path in find_articles(args.paths, project):
         todo, total = status(path, project, settings, engine, _notify)
         print(f"{path}: {len(todo)} of {total} utterances to synthesise")
@@ -160,9 +162,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    voices = default_engine().voices()
-    for v in voices_for_language(voices, args.language) if args.language else voices:
-        print(f"{v.id:28} {v.name:40} {', '.join(v.languages)}")
+    for engine in installed_engines():
+        voices = engine.voices()
+        for v in voices_for_language(voices, args.language) if args.language else voices:
+            print(f"{v.id:28} {v.name:40} {engine.name:7} {', '.join(v.languages)}")
     return 0
 
 

@@ -17,6 +17,7 @@ re-makes the clips without anyone remembering to bump a version by hand.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,23 +53,70 @@ class Prepared:
 
     samples: np.ndarray
     loudness: ClipLoudness
+    words: tuple[tuple[int, int, int], ...] = ()  # (offset, length, sample) in the clip
 
 
-def prepare(wav: Path) -> Prepared:
-    """Read an engine's WAV, cut it to its speech, limit its peaks and measure it."""
+def prepare(wav: Path, words: Sequence[tuple[int, int, int]] = ()) -> Prepared:
+    """Read an engine's WAV, cut it to its speech, limit its peaks and measure it; its
+    word events ``(offset, length, sample)`` follow the cut (``trimmed_words``)."""
     import numpy as np
 
     from .loudness import limit_peaks, measure_clip
 
-    said = _read(wav)
+    said, rate = _read(wav)
     raw = np.frombuffer(said.raw_data, dtype=np.int16)
     start, end = speech_bounds(raw)
     speech = said.get_sample_slice(start, end)
     clip = limit_peaks(np.frombuffer(speech.raw_data, dtype=np.int16))
-    return Prepared(clip, measure_clip(clip))
+    kept = words_at_speech(trimmed_words(words, rate, start, end), clip)
+    return Prepared(clip, measure_clip(clip), kept)
 
 
-def _read(wav: Path):  # -> pydub.AudioSegment (imported late: it is slow to import)
+def trimmed_words(
+    words: Sequence[tuple[int, int, int]], rate: int, start: int, end: int
+) -> tuple[tuple[int, int, int], ...]:
+    """Word events moved to the clip as kept: their samples brought from the engine's
+    ``rate`` to SAMPLE_RATE, shifted by the cut's ``start`` and kept inside the clip."""
+    out = []
+    for offset, length, sample in words:
+        at = round(sample * SAMPLE_RATE / rate) - start
+        out.append((int(offset), int(length), min(max(at, 0), end - start - 1)))
+    return tuple(out)
+
+
+ONSET_WINDOW = 110  # samples (5 ms): a word whose first 5 ms are silent has not begun
+PAUSE = 1102  # samples (50 ms) without sound: a pause, after which sound is an onset
+ONSET_REACH = 1323  # samples (60 ms): how far before its event a word's onset may be
+
+
+def words_at_speech(
+    words: tuple[tuple[int, int, int], ...], clip: np.ndarray
+) -> tuple[tuple[int, int, int], ...]:
+    """Each word moved to where its sound starts, when the engine put it in the silence
+    before (eSpeak and Piper both count a pause, or a plosive's closure, as the next
+    word's) or just after a pause's end (Piper's alignment may give the onset to the
+    pause): a listener hears the word when its sound begins. A word never moves past
+    its neighbours' events."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(clip.astype(np.int32)) > TRIM_THRESHOLD)
+    # Where sound starts: the clip's first sound, and the first after each pause.
+    onsets = np.concatenate([loud[:1], loud[np.flatnonzero(np.diff(loud) >= PAUSE) + 1]])
+    out = []
+    for i, (offset, length, sample) in enumerate(words):
+        low = out[-1][2] if out else -PAUSE
+        limit = words[i + 1][2] if i + 1 < len(words) else len(clip)
+        j = int(np.searchsorted(loud, sample))
+        k = int(np.searchsorted(onsets, sample, side="right")) - 1
+        if j < len(loud) and loud[j] >= sample + ONSET_WINDOW and loud[j] < limit:
+            sample = int(loud[j])  # in a silence: forward to the sound
+        elif k >= 0 and low + PAUSE <= onsets[k] and sample - onsets[k] <= ONSET_REACH:
+            sample = int(onsets[k])  # just after a pause: back to its end
+        out.append((offset, length, sample))
+    return tuple(out)
+
+
+def _read(wav: Path):  # -> (pydub.AudioSegment, the engine's rate); pydub imported late
     import warnings
 
     with warnings.catch_warnings():
@@ -79,7 +127,8 @@ def _read(wav: Path):  # -> pydub.AudioSegment (imported late: it is slow to imp
         said = AudioSegment.from_wav(wav)
     except Exception as exc:  # pydub raises several kinds for a file that is not a WAV
         raise SynthesisError(f"{wav}: the engine's clip is not a readable WAV ({exc})") from None
-    return said.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE)
+    rate = said.frame_rate
+    return said.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE), rate
 
 
 def speech_bounds(samples: np.ndarray) -> tuple[int, int]:

@@ -25,9 +25,10 @@ from .registry import DEFAULT_FORMATS, format_names, is_format_name
 
 CONFIG_FILE = "audio-edition.toml"
 
-DEFAULT_OPENING = "{title}. {byline}This is an audio edition, read by a synthetic voice."
+# {voice}: the voice named in plain words when the engine has words for it (Piper's), else empty.
+DEFAULT_OPENING = "{title}. {byline}This is an audio edition, read by a synthetic voice{voice}."
 DEFAULT_CLOSING = "End of {title}. This audio edition was read by a synthetic voice."
-PLACEHOLDERS = ("title", "byline", "author", "publisher", "date")
+PLACEHOLDERS = ("title", "byline", "author", "publisher", "date", "voice")
 
 CPUS = os.cpu_count() or 1
 # More workers than this only add processes fighting for the same cores (and memory).
@@ -72,6 +73,7 @@ class Settings:
     rate: int | None = None
     volume: float | None = None
     pitch: int | None = None
+    engine: str | None = None  # "espeak" (the default) or "piper"
     formats: tuple[str, ...] = field(default_factory=_default_formats)
     pauses: Pauses = field(default_factory=Pauses)
     opening: str | None = DEFAULT_OPENING  # None: no opening announcement
@@ -93,6 +95,8 @@ class Settings:
 
 
 VOICE_KEYS = ("voice", "rate", "volume", "pitch")
+SPEECH_KEYS = (*VOICE_KEYS, "engine")  # what an article's front matter `speech:` may set
+ENGINE_NAMES = ("espeak", "piper")
 PAUSE_KEYS = tuple(f.name for f in fields(Pauses))
 
 
@@ -132,6 +136,7 @@ RULES: dict[str, Rule] = {
     # 0 would be a silent edition; 1.0 is the engine's normal volume.
     "volume": Rule("number", 0.1, 2.0, "1.0 is normal; 0 would be silent"),
     "pitch": Rule("whole", 0, 99, "50 is normal"),
+    "engine": Rule("engine"),
     "formats": Rule("formats"),
     "opening": Rule("template"),
     "closing": Rule("template"),
@@ -177,6 +182,7 @@ _DESCRIPTIONS: dict[str, Callable[[Rule], str]] = {
     "flag": lambda rule: "true or false",
     "template": lambda rule: "text using only the placeholders " + _placeholders() + ", or false",
     "formats": _format_names,
+    "engine": lambda rule: "one of " + ", ".join(ENGINE_NAMES),
 }
 
 
@@ -200,6 +206,12 @@ def _number(rule: Rule, value: object, root: Path | None) -> float:
 
 def _text(rule: Rule, value: object, root: Path | None) -> str:
     if not isinstance(value, str) or not value.strip():
+        raise Invalid
+    return value
+
+
+def _engine(rule: Rule, value: object, root: Path | None) -> str:
+    if value not in ENGINE_NAMES:
         raise Invalid
     return value
 
@@ -294,6 +306,7 @@ _READERS: dict[str, Callable[[Rule, object, Path | None], object]] = {
     "number": _number,
     "text": _text,
     "path": _path,
+    "engine": _engine,
     "image": _image,
     "template": _template,
     "formats": _formats,
@@ -374,7 +387,7 @@ def settings_from_mapping(
             changes[key] = check(f"{where}: {key}", RULES[key], value, root)
         else:
             _unknown(where, key, [*RULES, "pauses", "feed"], UsageError)
-    voice = {key: changes.pop(key) for key in VOICE_KEYS if key in changes}
+    voice = {key: changes.pop(key) for key in SPEECH_KEYS if key in changes}
     return replace(Settings(), project_voice=voice, **changes)
 
 
@@ -404,8 +417,8 @@ def speech_from_mapping(data: object, where: str) -> dict[str, object]:
         raise SourceError(f"{where}: front matter 'speech' must be a mapping (voice, rate, ...)")
     speech: dict[str, object] = {}
     for key, value in data.items():
-        if key not in VOICE_KEYS:
-            _unknown(f"{where}: speech", key, VOICE_KEYS, SourceError)
+        if key not in SPEECH_KEYS:
+            _unknown(f"{where}: speech", key, SPEECH_KEYS, SourceError)
         if value is None:  # `rate:` with nothing after it: not set
             continue
         speech[key] = check(f"{where}: speech.{key}", RULES[key], value, error=SourceError)

@@ -12,7 +12,7 @@ from .edition import read_manifest
 from .outputs import edition_article, output_lock, write_indexes
 from .script import Item, utterance_script
 from .speech import SpeechEngine
-from .synthesis import Progress, Synthesis, voice_for
+from .synthesis import Progress, Synthesis, voice_for, voice_words
 
 
 def project_cache(project: Path, settings: Settings, notify: Callable[[str], None]):
@@ -32,9 +32,10 @@ def status(
     from .source import read_article
 
     article = read_article(path, project)
-    items = utterance_script(article, settings)
+    voice = voice_for(article, settings, engine)
+    items = utterance_script(article, settings, voice_words(engine, voice.voice))
     synthesis = Synthesis(project_cache(project, settings, notify), engine, settings, Progress())
-    keys = synthesis.clip_keys(items, voice_for(article, settings, engine))
+    keys = synthesis.clip_keys(items, voice)
     todo = {
         k: i
         for k, i in reversed(list(zip(keys, items, strict=True)))

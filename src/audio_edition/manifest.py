@@ -25,7 +25,9 @@ from .edition import (
     Paragraph,
     Sentence,
     Voice,
+    Word,
     read_manifest,
+    written_words,
 )
 from .encode import MAX_CHAPTERS
 from .files import atomic_write_bytes, hash_key
@@ -133,7 +135,13 @@ def _paragraph(article: Article, number: int, spans: list) -> Paragraph:
     para = article.paragraphs[number - 1]
     heading = [(a, b) for s, a, b in spans if s.role == "heading"]
     sentences = [
-        Sentence(f"p{number}s{i}", s.text, samples_to_ms(a), samples_to_ms(b))
+        Sentence(
+            f"p{number}s{i}",
+            s.text,
+            samples_to_ms(a),
+            samples_to_ms(b),
+            words=sentence_words(s.text, s.clip.words, a, b),
+        )
         for i, (s, a, b) in enumerate((x for x in spans if x[0].role == "sentence"), start=1)
     ]
     return Paragraph(
@@ -155,6 +163,38 @@ def _paragraph(article: Article, number: int, spans: list) -> Paragraph:
         else None,
         sentences=sentences,
     )
+
+
+def sentence_words(text: str, events: Sequence, start: int, end: int) -> list[Word]:
+    """The sentence's words with their times, from the engine's word events (``(offset,
+    length, sample)`` in its clip, which spans ``start`` to ``end`` in the edition).
+
+    Each written word starts at the first event inside it (eSpeak reads "1,234" as four
+    words: they merge); a word the engine gave no event sits between its neighbours.
+    Starts strictly increase; each word ends where the next starts, the last with the clip.
+    """
+    words = written_words(text)
+    if not events or not words:
+        return []
+    starts: list[float | None] = []
+    for a, b, _ in words:
+        inside = [sample for offset, _, sample in events if a <= offset < b]
+        starts.append(inside[0] if inside else None)
+    known = [(i, s) for i, s in enumerate(starts) if s is not None]
+    if not known:
+        return []
+    for i, s in enumerate(starts):  # fill the gaps between known neighbours
+        if s is None:
+            before = max(((j, v) for j, v in known if j < i), default=(-1, 0))
+            after = min(((j, v) for j, v in known if j > i), default=(len(words), end - start))
+            share = (i - before[0]) / (after[0] - before[0])
+            starts[i] = before[1] + (after[1] - before[1]) * share
+    ms: list[int] = []
+    for s in starts:
+        at = samples_to_ms(start + round(s))
+        ms.append(max(at, ms[-1] + 1) if ms else at)
+    stops = [*ms[1:], max(samples_to_ms(end), ms[-1] + 1)]
+    return [Word(w[2], a, b) for w, a, b in zip(words, ms, stops, strict=True)]
 
 
 def _chapters(

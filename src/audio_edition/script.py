@@ -26,12 +26,13 @@ class Item:
     label: str  # where it is, for error messages
 
 
-def utterance_script(article: Article, settings: Settings) -> list[Item]:
-    """Every utterance of the edition, in order."""
+def utterance_script(article: Article, settings: Settings, voice: str = "") -> list[Item]:
+    """Every utterance of the edition, in order; ``voice`` names the voice in the
+    announcements' ``{voice}`` (", Joe, a natural voice made with Piper"), or is empty."""
     items: list[Item] = []
     name = article.path.name
     if settings.opening:
-        text = announcement(settings.opening, article)
+        text = announcement(settings.opening, article, voice)
         items += _spoken("announcement", text, "opening", f"{name}: opening announcement")
     for number, para in enumerate(article.paragraphs, start=1):
         where = f"{name}: paragraph {number} (line {para.line})"
@@ -42,12 +43,12 @@ def utterance_script(article: Article, settings: Settings) -> list[Item]:
             for i, t in enumerate(para.sentences, start=1)
         ]
     if settings.closing:
-        text = announcement(settings.closing, article)
+        text = announcement(settings.closing, article, voice)
         items += _spoken("announcement", text, "closing", f"{name}: closing announcement")
     return items
 
 
-def announcement(template: str, article: Article) -> str:
+def announcement(template: str, article: Article, voice: str = "") -> str:
     """An announcement template filled in for the article (placeholders: see config)."""
     byline = f"By {article.author}. " if article.author else ""
     if article.publisher:
@@ -58,6 +59,7 @@ def announcement(template: str, article: Article) -> str:
         author=article.author or "",
         publisher=article.publisher or "",
         date=article.date or "",
+        voice=voice,
     )
 
 

@@ -7,6 +7,7 @@ with the word events the engine reports. The builder knows engines only through
 
 - ``engines.espeak``: pyttsx3 over eSpeak NG, the default, run in the worker pool
   (``speech_pool``);
+- ``engines.piper``: Piper, a neural voice (the ``natural`` extra), in the same pool;
 - ``engines.fake``: deterministic tones, one burst per word, for fast tests.
 
 ``AUDIO_EDITION_ENGINE=fake`` makes ``engines.default_engine()`` the fake engine: a testing aid
@@ -128,6 +129,9 @@ def resolve_voice(
     An unknown voice is a usage error that names the closest matches; a language no
     voice speaks is an error that names the article (``article``) and the ways out.
     """
+    by_path = getattr(engine, "voice_file", None)  # an engine whose voices can be files
+    if voice and by_path is not None and (found := by_path(voice)) is not None:
+        return found
     voices = engine.voices()
     if voice:
         for v in voices:

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import VOICE_KEYS, Settings
-from .speech import SAMPLE_FORMAT, SpeechEngine, Utterance, VoiceSettings, resolve_voice
+from .speech import (
+    SAMPLE_FORMAT,
+    SpeechEngine,
+    Utterance,
+    VoiceSettings,
+    WordEvent,
+    resolve_voice,
+)
 
 if TYPE_CHECKING:
     from .cache import Cache, ClipInfo
@@ -43,6 +50,12 @@ def voice_for(article: Article, settings: Settings, engine: SpeechEngine) -> Voi
         voice=resolve_voice(engine, merged["voice"], article.language, article.path),
         **{k: getattr(defaults, k) if merged[k] is None else merged[k] for k in VOICE_KEYS[1:]},
     ).validate()
+
+
+def voice_words(engine: SpeechEngine, voice_id: str) -> str:
+    """The voice in plain words for the announcements' ``{voice}``, if the engine has any."""
+    words = getattr(engine, "voice_words", None)
+    return words(voice_id) if words is not None else ""
 
 
 def voice_name(engine: SpeechEngine, voice_id: str) -> str:
@@ -120,17 +133,18 @@ class Synthesis:
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
             for clip in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self.keep_clip, clip.path.stem, clip.path))
+                pending.add(pool.submit(self.keep_clip, clip.path.stem, clip.path, clip.words))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
         return infos
 
-    def keep_clip(self, key: str, wav: Path) -> ClipInfo:
-        """An engine's clip, processed (``clips.prepare``) and kept in the cache."""
+    def keep_clip(self, key: str, wav: Path, words: Sequence[WordEvent] = ()) -> ClipInfo:
+        """An engine's clip, processed (``clips.prepare``) and kept in the cache with its
+        word events."""
         from .clips import prepare
 
         with self.cache.io("read"):
-            clip = prepare(wav)
+            clip = prepare(wav, [(w.offset, w.length, w.sample) for w in words])
         info = self.cache.put_clip(key, clip)
         wav.unlink(missing_ok=True)
         return info

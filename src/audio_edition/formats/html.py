@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..edition import load_editions
+from ..edition import load_editions, written_words
 from ..files import atomic_write_bytes
 from ..times import short_clock
 from .base import Context, Format, IndexContext
@@ -52,7 +52,7 @@ class WebPage(Format):
     suffix = ".html"
     label = "Web page"
     description = "web browsers: the article beside its audio, the sentence being read highlighted"
-    version = 2  # 2: live.js (live reload under `audio-edition serve --watch`)
+    version = 3  # 2: each word timed, marked as it is read; 3: live.js (serve --watch)
     needs = ("mp3",)  # MP3 plays in every browser; seeking in CBR MP3 is exact
     links_all = True  # the page offers a download of every format built with it
     order = 100
@@ -224,6 +224,8 @@ def _player(edition: Edition, files: dict[str, tuple[str, int]]) -> str:
             '<div class="settings">',
             f'<span><label for="rate">Speed</label> <select id="rate">{rates}</select></span>',
             '<label><input type="checkbox" id="keys" checked>Single-key shortcuts</label>',
+            '<label><input type="checkbox" id="word-marks" checked>Mark each word as it is read'
+            "</label>",
             "</div>",
             '<p class="status" id="status" role="status"></p>',
             "</section>",
@@ -293,8 +295,32 @@ def _paragraph(para: Paragraph) -> str:
 def _cue(spoken: Utterance) -> str:
     return (
         f'<span class="cue" id="{escape(spoken.id)}" data-start="{spoken.start_ms}" '
-        f'data-end="{spoken.end_ms}">{escape(spoken.text)}</span>'
+        f'data-end="{spoken.end_ms}">{_words(spoken)}</span>'
     )
+
+
+# ---- word timing: each word of a sentence in its own span (page.js: the word highlight)
+def _words(spoken: Utterance) -> str:
+    """The text, each timed word in a ``<span class="word">`` with its times, the spaces
+    and punctuation between them as plain text."""
+    timed = getattr(spoken, "words", None)
+    written = written_words(spoken.text)
+    if not timed or len(timed) != len(written):
+        return escape(spoken.text)
+    out, at = [], 0
+    for (start, end, text), word in zip(written, timed, strict=True):
+        inner = start + spoken.text[start:end].index(text)
+        out.append(escape(spoken.text[at:inner]))
+        out.append(
+            f'<span class="word" data-start="{word.start_ms}" data-end="{word.end_ms}">'
+            f"{escape(text)}</span>"
+        )
+        at = inner + len(text)
+    out.append(escape(spoken.text[at:]))
+    return "".join(out)
+
+
+# ---- end of word timing
 
 
 def _footer(edition: Edition) -> str:

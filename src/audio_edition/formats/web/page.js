@@ -151,8 +151,60 @@
     if (b.top < r.top || b.bottom > r.bottom) box.scrollTop += b.top - r.top - r.height / 2;
   }
 
+  // -- word marks (word timing): the word being read, inside the sentence being read.
+  // Its own state and functions; sync() calls syncWord(t), the article click seekTarget().
+  var words = Array.prototype.slice.call(article.querySelectorAll(".word"));
+  var wordStarts = words.map(startOf);
+  var wordsToggle = document.getElementById("word-marks");
+  var WORDS_KEY = "audio-edition.word-marks";
+  var currentWord = null;
+
+  function endOf(el) {
+    return Number(el.getAttribute("data-end")) / 1000;
+  }
+
+  // The word whose time holds t, or null (between sentences, or word marks off).
+  function wordAt(t) {
+    if (!wordsToggle || !wordsToggle.checked) return null;
+    var i = lastAtOrBefore(wordStarts, t);
+    return i >= 0 && t < endOf(words[i]) ? words[i] : null;
+  }
+
+  // No transition or animation: the mark moves at once, whatever the motion preference.
+  function syncWord(t) {
+    var word = wordAt(t);
+    if (word === currentWord) return;
+    if (currentWord) currentWord.classList.remove("word-reading");
+    if (word) word.classList.add("word-reading");
+    currentWord = word;
+  }
+
+  function setWordMarks(on) {
+    wordsToggle.checked = on;
+    save(WORDS_KEY, on ? "on" : "off");
+    syncWord(audio.currentTime);
+  }
+
+  function initWordMarks() {
+    if (!wordsToggle) return;
+    if (!words.length) {
+      wordsToggle.parentNode.hidden = true; // an edition without word timing
+      return;
+    }
+    wordsToggle.addEventListener("change", function () { setWordMarks(wordsToggle.checked); });
+    setWordMarks(load(WORDS_KEY) !== "off");
+  }
+
+  // What a click in the article plays from: the word clicked, else its sentence.
+  function seekTarget(target, cue) {
+    var word = target.closest ? target.closest(".word") : null;
+    return word && cue.contains(word) ? word : cue;
+  }
+  // -- end of word marks
+
   function sync() {
     var t = audio.currentTime;
+    syncWord(t);
     var i = lastAtOrBefore(cueStarts, t);
     setChapter(chapters[Math.max(0, lastAtOrBefore(chapterStarts, t))] || null);
     if (setCue(i >= 0 ? cues[i] : null)) keepInView(false);
@@ -269,7 +321,7 @@
     var cue = event.target.closest ? event.target.closest(".cue") : null;
     var selection = window.getSelection ? window.getSelection() : null;
     if (!cue || (selection && !selection.isCollapsed)) return; // selecting text, not seeking
-    seek(startOf(cue), true);
+    seek(startOf(seekTarget(event.target, cue)), true);
   }
 
   function onChapterClick(event) {
@@ -320,6 +372,7 @@
     window.addEventListener("touchmove", readerTakesOver, { passive: true });
     setRate(load(RATE_KEY) || rateSelect.value, false);
     setShortcuts(load(KEYS_KEY) !== "off");
+    initWordMarks();
     sync();
   }
 

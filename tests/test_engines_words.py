@@ -1,0 +1,167 @@
+"""Choosing an engine, and word timings from engine events to the manifest (unit tier)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from audio_edition import cli
+from audio_edition.cache import ClipInfo
+from audio_edition.clips import trimmed_words
+from audio_edition.edition import written_words
+from audio_edition.engines import default_engine, piper_speaker
+from audio_edition.loudness import ClipLoudness
+from audio_edition.manifest import sentence_words
+from audio_edition.pcm import samples_to_ms
+from audio_edition.speech import ENGINE_ENV
+
+from .test_bad_input import _fails_cleanly
+
+
+def _run(argv, capsys) -> SimpleNamespace:
+    code = cli.main(argv)
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
+def test_piper_without_the_extra_fails_with_one_line_saying_what_to_install(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "piper" else real(name, *a)
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.txt").write_text("One sentence.\n", encoding="utf-8")
+    result = _run(["build", "--engine", "piper", "--format", "vtt"], capsys)
+    _fails_cleanly(result, 1, "pip install 'audio-edition[natural]'", "make run")
+    assert not list(tmp_path.glob("audio/a.*"))  # no edition, not even a part of one
+
+
+def test_an_unknown_engine_is_a_usage_error_naming_the_flag(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    result = _run(["build", "--engine", "festival"], capsys)
+    _fails_cleanly(result, 2, "--engine", "espeak, piper")
+
+
+def test_an_unknown_engine_in_the_project_file_names_the_file_and_key(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "audio-edition.toml").write_text('engine = "festival"\n', encoding="utf-8")
+    result = _run(["build"], capsys)
+    _fails_cleanly(result, 2, "audio-edition.toml", "engine", "espeak, piper")
+
+
+def test_an_unknown_engine_in_front_matter_names_the_article(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(ENGINE_ENV, "fake")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").mkdir()
+    article = "---\ntitle: T\nspeech:\n  engine: festival\n---\nOne sentence.\n"
+    (tmp_path / "text" / "a.md").write_text(article, encoding="utf-8")
+    result = _run(["build", "--format", "vtt"], capsys)
+    _fails_cleanly(result, 1, "a.md", "speech.engine", "espeak, piper")
+
+
+def test_the_default_engine_is_espeak(monkeypatch):
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    assert default_engine().name == "espeak"
+
+
+# ---------------------------------------------------------------- word timings
+
+
+def test_word_events_follow_the_trim_and_the_engines_sample_rate():
+    # A 16 kHz engine: its samples are brought to 22,050 Hz, then shifted by the cut.
+    words = trimmed_words([(0, 3, 1600), (4, 5, 16000), (10, 2, 40000)], 16000, 1000, 30000)
+    assert words == ((0, 3, 2205 - 1000), (4, 5, 22050 - 1000), (10, 2, 28999))
+    assert trimmed_words([(0, 1, 10)], 22050, 500, 900) == ((0, 1, 0),)  # before the cut
+
+
+def test_a_sidecar_keeps_its_words_and_a_changed_word_is_caught():
+    info = ClipInfo("k", 1000, ClipLoudness((1e-3,), -20.0), "abc", ((0, 2, 5), (3, 4, 400)))
+    data = json.loads(json.dumps(info.to_json()))
+    assert ClipInfo.from_json("k", data) == info
+    data["words"][1][2] = 300
+    with pytest.raises(ValueError):
+        ClipInfo.from_json("k", data)
+
+
+def test_events_inside_one_written_word_merge_and_every_word_is_there():
+    text = "In 1,234 cases, (the) port failed."
+    # eSpeak reads "1,234" as four words; it gave "port" no event.
+    events = [(0, 2, 100), (3, 1, 2000), (5, 3, 4000), (5, 3, 6000), (7, 1, 8000)]
+    events += [(9, 5, 11000), (17, 3, 15000), (26, 6, 21000)]
+    words = sentence_words(text, events, 22050, 22050 + 25000)
+    assert [w.text for w in words] == ["In", "1,234", "cases", "the", "port", "failed"]
+    assert words[1].start_ms == samples_to_ms(22050 + 2000)
+    starts = [w.start_ms for w in words]
+    assert starts == sorted(set(starts))
+    assert words[3].start_ms < words[4].start_ms < words[5].start_ms  # "port" between
+    assert words[-1].end_ms == samples_to_ms(22050 + 25000)
+    assert all(a.end_ms == b.start_ms for a, b in zip(words, words[1:], strict=False))
+
+
+def test_words_that_the_engine_put_at_one_sample_still_start_in_order():
+    words = sentence_words("a b c", [(0, 1, 50), (2, 1, 50), (4, 1, 50)], 0, 5000)
+    assert [w.start_ms for w in words] == [2, 3, 4]
+
+
+def test_written_words_set_punctuation_aside():
+    assert [w for _, _, w in written_words("“Well,” she said — it's 3.5%.")] == [
+        "Well",
+        "she",
+        "said",
+        "it's",
+        "3.5",
+    ]
+
+
+def test_piper_alignments_give_a_start_after_each_space():
+    a = SimpleNamespace
+    alignments = [a(phoneme="^", num_samples=1000)]
+    alignments += [a(phoneme=p, num_samples=n) for p, n in [("h", 500), ("i", 500)]]
+    alignments += [a(phoneme=",", num_samples=300), a(phoneme=" ", num_samples=3000)]
+    alignments += [a(phoneme="j", num_samples=400), a(phoneme="u", num_samples=600)]
+    alignments += [a(phoneme=".", num_samples=200), a(phoneme="$", num_samples=900)]
+    assert piper_speaker.word_starts(alignments) == [1000, 1000 + 1000 + 300 + 3000]
+
+
+def test_a_word_put_in_the_silence_before_it_moves_to_where_its_sound_starts():
+    import numpy as np
+
+    from audio_edition.clips import words_at_speech
+
+    clip = np.zeros(10_000, dtype=np.int16)
+    clip[1000:3000] = 5000  # the first word
+    clip[6000:9000] = 5000  # the second, after a pause its event sits in (at 4000)
+    words = ((0, 3, 1000), (4, 5, 4000))
+    assert words_at_speech(words, clip) == ((0, 3, 1000), (4, 5, 6000))
+    # A word starting quietly but within 5 ms of sound stays; none moves past the next.
+    assert words_at_speech(((0, 3, 950), (4, 5, 1100)), clip) == ((0, 3, 950), (4, 5, 1100))
+    assert words_at_speech(((0, 3, 3500), (4, 5, 5000)), clip)[0] == (0, 3, 3500)
+    # Just after a pause's end (within 60 ms): back to where the sound starts.
+    assert words_at_speech(((0, 3, 1000), (4, 5, 6500)), clip)[1] == (4, 5, 6000)
+    assert words_at_speech(((0, 3, 1000), (4, 5, 7500)), clip)[1] == (4, 5, 7500)
+    assert words_at_speech(((0, 3, 1300), (4, 5, 6000)), clip)[0] == (0, 3, 1000)  # the first
+
+
+def test_the_opening_names_a_piper_voice_in_plain_words_and_espeaks_reads_as_before():
+    from audio_edition.config import DEFAULT_OPENING
+    from audio_edition.engines.piper import PiperEngine
+    from audio_edition.script import announcement
+
+    article = SimpleNamespace(title="Tides", author=None, publisher=None, date=None)
+    words = PiperEngine().voice_words("en_US-joe-medium")
+    assert announcement(DEFAULT_OPENING, article, words) == (
+        "Tides. This is an audio edition, read by a synthetic voice, Joe, "
+        "a natural-sounding voice made with Piper."
+    )
+    assert announcement(DEFAULT_OPENING, article) == (
+        "Tides. This is an audio edition, read by a synthetic voice."
+    )
