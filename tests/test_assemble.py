@@ -53,6 +53,17 @@ def test_an_edit_or_insert_changes_only_the_segments_around_it():
     assert len(set(_segments_as_keys(inserted)) - before) <= 2
 
 
+def test_no_segment_holds_more_text_than_the_cap_unless_one_paragraph_does():
+    # Hashes alone can leave a short article in one long segment: an edit anywhere in it
+    # would re-encode all of it.
+    owners, keys = _paragraphs(NAMES)
+    sizes = [200] * len(owners)  # 600 characters a paragraph
+    plan = plan_segments(owners, keys, sizes=sizes, most_chars=1500)
+    assert max(sum(sizes[i] for i in seg) for seg in plan) <= 1500
+    assert [i for seg in plan for i in seg] == list(range(len(owners)))
+    assert len(plan_segments(owners, keys, sizes=[5000] * len(owners))) == len(NAMES) + 2
+
+
 @given(st.integers(min_value=1, max_value=3_000_000))
 def test_a_segment_decodes_to_the_same_length_in_every_codec(content):
     length = aligned_length(content)

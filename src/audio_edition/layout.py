@@ -32,7 +32,7 @@ def plan(items: list[Item], keys: list[str]) -> list[list[int]]:
     """Which utterances (by index) each segment holds: the one segment plan."""
     from .assemble import plan_segments
 
-    return plan_segments([i.owner for i in items], keys)
+    return plan_segments([i.owner for i in items], keys, sizes=[len(i.text) for i in items])
 
 
 class Layout:
