@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
@@ -261,24 +262,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(url)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        watcher.stop()
-    print("audio-edition: stopped", file=sys.stderr)
-    return 0
+    return _until_stopped(server.run, watcher)
 
 
 def cmd_build_watch(args: argparse.Namespace) -> int:
     watcher = _watcher(args, args.out or Path("audio"), None)
     watcher.build_all()
     watcher.start()
-    try:
+
+    def watch() -> None:
         watcher.ready.wait()
         print("Watching for changes (Ctrl-C stops)", flush=True)
         watcher.wait()
+
+    return _until_stopped(watch, watcher)
+
+
+def _until_stopped(run: Callable[[], object], watcher) -> int:
+    """Run until Ctrl-C (or the end), then stop the watcher: a clean stop, exit 0."""
+    try:
+        run()
     except KeyboardInterrupt:
         pass
     finally:

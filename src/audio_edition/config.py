@@ -392,21 +392,21 @@ def settings_from_mapping(
 
 
 def _pauses(value: object, label: str) -> Pauses:
-    if not isinstance(value, Mapping):
-        raise UsageError(f"{label}: must be a table of {', '.join(PAUSE_KEYS)}")
-    for key in value:
-        if key not in PAUSE_KEYS:
-            _unknown(label, key, PAUSE_KEYS, UsageError)
-    return Pauses(**{k: check(f"{label}.{k}", PAUSE_RULE, v) for k, v in value.items()})
+    return _table(value, label, dict.fromkeys(PAUSE_KEYS, PAUSE_RULE), Pauses)
 
 
 def _feed(value: object, label: str) -> FeedSettings:
+    return _table(value, label, FEED_RULES, FeedSettings)
+
+
+def _table(value: object, label: str, rules: Mapping[str, Rule], make: Callable) -> object:
+    """A table of settings (``[pauses]``, ``[feed]``), each key checked by its rule."""
     if not isinstance(value, Mapping):
-        raise UsageError(f"{label}: must be a table of {', '.join(FEED_RULES)}")
+        raise UsageError(f"{label}: must be a table of {', '.join(rules)}")
     for key in value:
-        if key not in FEED_RULES:
-            _unknown(label, key, FEED_RULES, UsageError)
-    return FeedSettings(**{k: check(f"{label}.{k}", FEED_RULES[k], v) for k, v in value.items()})
+        if key not in rules:
+            _unknown(label, key, rules, UsageError)
+    return make(**{k: check(f"{label}.{k}", rules[k], v) for k, v in value.items()})
 
 
 def speech_from_mapping(data: object, where: str) -> dict[str, object]:

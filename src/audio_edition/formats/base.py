@@ -31,12 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..edition import Edition
+    from ..edition import Edition, Manifest
     from ..encode import Codec
 
 # The interface's version: a plug-in may check it (``FORMAT_API``) before relying on
@@ -77,6 +78,14 @@ class IndexContext:
     settings: Settings | None = None
     notify: Callable[[str], None] = _quiet
     changed: bool = True
+
+    @cached_property
+    def editions(self) -> list[Manifest]:
+        """Every edition in ``out``, read once for all the index hooks (the web page's
+        index and the feed would each read every manifest again, on every build)."""
+        from ..edition import load_editions
+
+        return load_editions(self.out)
 
 
 class Format:

@@ -26,7 +26,6 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..edition import load_editions
 from ..files import atomic_write_bytes
 from .base import Format, IndexContext
 
@@ -82,7 +81,7 @@ def write_feed(index: IndexContext) -> None:
     if index.settings is None:
         return
     path = index.out / FEED
-    editions = [m for m in load_editions(index.out) if AUDIO in m.record.outputs]
+    editions = [m for m in index.editions if AUDIO in m.record.outputs]
     if not editions:
         if path.is_file() and f"<generator>{GENERATOR}</generator>" in _read(path):
             path.unlink()  # ours, and no episode is left to list

@@ -62,7 +62,7 @@ class WebPage(Format):
         context.dest.write_bytes(page(context.edition, files).encode("utf-8"))
 
     def write_index(self, index: IndexContext) -> None:
-        write_index(index.out)
+        write_index(index.out, index.editions)
 
 
 # ---------------------------------------------------------------- the edition's page
@@ -355,14 +355,14 @@ def _size(size: int) -> str:
 # ---------------------------------------------------------------- the list of editions
 
 
-def write_index(out_dir: Path) -> None:
+def write_index(out_dir: Path, editions: list[Manifest] | None = None) -> None:
     """Keep ``index.html`` listing every edition whose manifest is in ``out_dir``.
 
     Written only when its bytes change (an unchanged rebuild touches nothing), and only
     while some edition has a web page. The name is reserved (no article builds to it), but
     an edition named "index" built before it was keeps the file.
     """
-    editions = load_editions(out_dir)
+    editions = load_editions(out_dir) if editions is None else editions
     path = out_dir / INDEX
     if any(m.edition.slug == "index" for m in editions):
         return
