@@ -328,3 +328,32 @@ def test_an_editions_cover_is_its_episodes_image(project):
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.cover.png")}
     _build(project, settings=replace(_settings(project), cover=project / "cover.png"))
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.cover.png")} == before
+
+
+def test_the_list_of_editions_links_the_feed_while_there_is_one(project):
+    """A listener who finds index.html finds the feed: a link for people and a
+    rel="alternate" link for browsers and feed readers, removed with the feed."""
+    _build(project)
+    index = project / "audio" / "index.html"
+    tags = _tags(index.read_text(encoding="utf-8"))
+    alternates = [a for t, a in tags if t == "link" and a.get("rel") == "alternate"]
+    assert [(a["type"], a["href"]) for a in alternates] == [("application/rss+xml", "feed.xml")]
+    assert "feed.xml" in [a.get("href") for t, a in tags if t == "a"]
+    assert (project / "audio" / alternates[0]["href"]).is_file()
+    # Without base_url the feed is gone after a change, and so is the link.
+    _build(project, settings=_settings(project, base_url=None))
+    (project / "audio" / "feed.xml").unlink(missing_ok=True)
+    (project / "text" / "market.txt").write_text("The market closed early.\n", encoding="utf-8")
+    _build(project, settings=_settings(project, base_url=None))
+    assert "feed.xml" not in index.read_text(encoding="utf-8")
+
+
+def _tags(html: str) -> list[tuple[str, dict]]:
+    """Every start tag of an HTML page with its attributes, in order."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, dict]] = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: found.append((tag, dict(attrs)))
+    parser.feed(html)
+    return found

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 NAME = "html"
 
 INDEX = "index.html"
+FEED = "feed.xml"  # the podcast feed's file (formats/feed.py), linked from the index
+FEED_LINK = f'href="{FEED}" title="Podcast feed"'
 GENERATOR = "audio-edition"
 RATES = ("0.75", "1", "1.25", "1.5", "1.75", "2", "2.5", "3")
 SHORTCUTS = (
@@ -370,25 +372,36 @@ def write_index(out_dir: Path, editions: list[Manifest] | None = None) -> None:
         if path.is_file() and f'content="{GENERATOR}"' in path.read_text(errors="replace"):
             path.unlink()  # ours, and no page is left to list
         return
-    data = index_page(editions).encode("utf-8")
+    # The feed (written just before: its format comes first) is linked while it exists.
+    data = index_page(editions, feed=(out_dir / FEED).is_file()).encode("utf-8")
     if not path.is_file() or path.read_bytes() != data:
         atomic_write_bytes(path, data)
 
 
-def index_page(editions: list[Manifest]) -> str:
+def index_page(editions: list[Manifest], feed: bool = False) -> str:
+    """The list of editions; with ``feed``, it links the podcast feed (for browsers and
+    feed readers in the head, for people in the masthead)."""
     css = _asset("page.css")
     items = "\n".join(_index_entry(m) for m in editions)
+    head = _head(
+        f"default-src 'none'; style-src '{_sha256(css)}'; img-src data:; base-uri 'none'",
+        "Audio editions",
+        css,
+    )
+    subscribe = ""
+    if feed:
+        head.insert(-1, f'<link rel="alternate" type="application/rss+xml" {FEED_LINK}>')
+        subscribe = (
+            f'<p class="about"><a {FEED_LINK}>Podcast feed</a>: '
+            "add its address to a podcast app to hear every edition there.</p>"
+        )
     return "\n".join(
         [
-            *_head(
-                f"default-src 'none'; style-src '{_sha256(css)}'; img-src data:; base-uri 'none'",
-                "Audio editions",
-                css,
-            ),
+            *head,
             "<body>",
             '<header class="masthead"><h1>Audio editions</h1>'
             f'<p class="about">{len(editions)} edition{"s" * (len(editions) != 1)}, '
-            "each read by a synthetic voice.</p></header>",
+            f"each read by a synthetic voice.</p>{subscribe}</header>",
             f'<main>\n<ul class="editions">\n{items}\n</ul>\n</main>',
             "</body>",
             "</html>",
