@@ -198,3 +198,16 @@ def test_a_text_only_build_needs_no_ffmpeg(project, monkeypatch):
 
 def _outputs() -> set[str]:
     return {"harbour.vtt", "harbour.srt", "harbour.chapters.vtt", "harbour.chapters.json"}
+
+
+def test_a_cover_replaced_in_place_is_noticed_by_the_same_process(project: Path) -> None:
+    """``serve --watch`` builds again in the same process: a cover overwritten with other
+    bytes of the same size must still count as changed (its hash is remembered by the
+    file's identity, not its name)."""
+    engine = FakeEngine()
+    cover = project / "cover.png"
+    cover.write_bytes(b"\x89PNG\r\n\x1a\n" + b"a" * 64)
+    assert _build(project, engine, cover=cover).changed
+    assert not _build(project, engine, cover=cover).changed
+    cover.write_bytes(b"\x89PNG\r\n\x1a\n" + b"b" * 64)
+    assert _build(project, engine, cover=cover).changed

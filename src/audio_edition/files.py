@@ -138,8 +138,23 @@ def read_cover_bytes(path: Path) -> bytes:
 
 
 def cover_hash(path: Path | None) -> str | None:
-    """The SHA-256 of a cover image (read through the one input reader), or None."""
-    return None if path is None else hashlib.sha256(read_cover_bytes(path)).hexdigest()
+    """The SHA-256 of a cover image (read through the one input reader), or None.
+
+    Every article's input key holds it, so a batch would read one cover once per article:
+    it is read again only when the file's identity (inode, size, change time) changes.
+    """
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:  # the reader raises the right one-line error
+        return hashlib.sha256(read_cover_bytes(path)).hexdigest()
+    return _cover_hash(path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _cover_hash(path: Path, identity: tuple) -> str:
+    return hashlib.sha256(read_cover_bytes(path)).hexdigest()
 
 
 def read_input_file(path: Path, limit: int, what: str, project: Path | None = None) -> bytes:
