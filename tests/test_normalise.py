@@ -57,12 +57,14 @@ CASES = [
     ("$3 million", "three million dollars"),
     ("$10–20m", "ten to twenty million dollars"),
     ("PKR 700", "seven hundred Pakistani rupees"),
+    ("Rs. 500/- each", "five hundred rupees each"),
     ("5m people", "five million people"),
     # dates
     ("On 31 January, they", "On the thirty-first of January, they"),
     ("30 November 2026", "the thirtieth of November twenty twenty-six"),
     ("Nov. 30", "November thirtieth"),
     ("2026-11-30", "November thirtieth twenty twenty-six"),
+    ("on the 30th of November", "on the thirtieth of November"),
     ("November 30, 2026", "November thirtieth, twenty twenty-six"),
     ("in Sept 2026", "in September twenty twenty-six"),
     # times
@@ -105,6 +107,8 @@ CASES = [
     ("World War II", "World War two"),
     ("Elizabeth I", "Elizabeth the First"),
     ("IV.", "four."),
+    ("Louis XIV", "Louis the Fourteenth"),
+    ("Super Bowl LVII", "Super Bowl fifty-seven"),
     # web addresses
     ("example.com/news", "example dot com slash news"),
     ("https://www.dawn.com", "W.W.W dot dawn dot com"),
@@ -139,6 +143,7 @@ UNCHANGED = [
     "a 3-2 win",
     "BREAKING NEWS FROM THE UN TODAY",  # capitals for emphasis, not acronyms
     "Tehreek-e-Taliban Pakistan",
+    "a Type C plug",  # a letter, not a hundred
 ]
 
 

@@ -60,7 +60,8 @@ _US_DOLLAR = Currency("U.S dollar", "U.S dollars", "cent", "cents")
 _POUND = Currency("pound", "pounds", "penny", "pence")
 _EURO = Currency("euro", "euros", "cent", "cents")
 _RUPEE = Currency("rupee", "rupees", "paisa", "paise")
-# Written before the amount: "$3.2m", "Rs. 1,200", "USD 5".
+# Written before the amount: "$3.2m", "Rs. 1,200", "USD 5" (and "Rs 500/-", as Pakistani
+# papers write it).
 CURRENCIES = {
     "$": _DOLLAR,
     "US$": _US_DOLLAR,
@@ -413,7 +414,8 @@ def _iso_date(m: re.Match[str], ctx: _Context) -> str:
 
 @_rule("day month", rf"{_DAY} (?:of )?(?P<mo>{_ANY_MONTH})(?:,? {_YEAR})?")
 def _day_month(m: re.Match[str], ctx: _Context) -> str:
-    return _date(int(m["d"]), _month(m["mo"]), m["y"], True, ctx)
+    said = _date(int(m["d"]), _month(m["mo"]), m["y"], True, ctx)
+    return said.removeprefix("the ") if ctx.word_before(m).lower() == "the" else said
 
 
 @_rule("month day", rf"(?P<mo>{_ANY_MONTH}) {_DAY}(?:(?P<comma>,?) {_YEAR})?")
@@ -463,7 +465,7 @@ _SCALE = rf"(?:(?P<suffix>{_alternatives(SCALE_SUFFIXES)})|\s(?P<scale>{'|'.join
 
 @_rule(
     "money",
-    rf"(?P<cur>{_alternatives(CURRENCIES)})\s?(?P<num>{_NUM})(?:{_DASH}(?P<to>{_NUM}))?{_SCALE}?",
+    rf"(?P<cur>{_alternatives(CURRENCIES)})\s?(?P<num>{_NUM})(?:{_DASH}(?P<to>{_NUM}))?{_SCALE}?(?:/-)?",
 )
 def _money(m: re.Match[str], ctx: _Context) -> str | None:
     currency = CURRENCIES[m["cur"]]
@@ -622,6 +624,8 @@ def _roman(m: re.Match[str], ctx: _Context) -> str | None:
     if n is None:
         return None
     heading = ctx.text.strip(" .:") == m["rn"]
+    if len(m["rn"]) == 1 and m["rn"] not in "IVX":
+        return None  # "Type C", "Grade L": letters, not a hundred and fifty
     if heading or before.lower() in ROMAN_COUNTERS and n <= 100:
         return cardinal(n)  # "Chapter IV", "World War II", or a heading "IV."
     if n > 39 or not _CAPITALISED.match(before) or before.endswith((".", ",", ":", ";")):
