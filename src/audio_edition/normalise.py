@@ -11,7 +11,7 @@ rule wins: "$3.2m" is money before "3.2" is a number); num2words does the number
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -305,11 +305,7 @@ class _Context:
 
     def word_before(self, m: re.Match[str]) -> str:
         found = re.search(r"(\S+)\s+$", self.text[: m.start()])
-        return found[1] if found else ""
-
-    def word_after(self, m: re.Match[str]) -> str:
-        found = re.match(r"\s+(\S+)", self.text[m.end() :])
-        return found[1] if found else ""
+        return found[1].lstrip("\"'“‘(") if found else ""
 
 
 # A reader turns a match into the words said, or None when the match is not this kind of
@@ -340,9 +336,9 @@ def _rule(name: str, pattern: str, flags: int = 0) -> Callable[[Reader], Reader]
     return register
 
 
-def _alternatives(words: object) -> str:
+def _alternatives(words: Iterable[str]) -> str:
     """A regex alternation of the table's keys, longest first, escaped."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[arg-type]
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _INT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -353,7 +349,7 @@ _MONTH_ABBR = "|".join(m.capitalize() for m in MONTH_ABBREVIATIONS) + r"|Sept"
 _ANY_MONTH = rf"(?:{_MONTH}|(?:{_MONTH_ABBR})\.?)"
 _DAY = r"(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
 _YEAR = r"(?P<y>1[1-9]\d\d|20\d\d)"
-_CAPITALISED = re.compile(r"[\"'“‘(]?[A-Z][a-z]")
+_CAPITALISED = re.compile(r"[A-Z][a-z]")
 
 
 def _month(written: str) -> str:
