@@ -80,7 +80,7 @@ CURRENCIES = {
 # A scale after an amount, attached ("$3.2m", "£5bn", "5m people") or as a word
 # ("Rs 50 crore", "$3 million": the currency is said after it).
 SCALE_SUFFIXES = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion"}
-SCALE_SUFFIXES |= {"tn": "trillion"}
+SCALE_SUFFIXES |= {"tn": "trillion", "tr": "trillion"}
 SCALE_WORDS = ("thousand", "million", "billion", "trillion", "lakh", "crore")
 
 # Units after a number: (one, many). "1 km": one kilometer; "10-km walk": ten-kilometer.
@@ -179,6 +179,8 @@ ABBREVIATIONS = {
     "Govt.": "Government",
     "Jr.": "Junior",
     "Sr.": "Senior",
+    "9/11": "nine eleven",
+    "24/7": "twenty-four seven",
 }
 
 # Words before a Roman numeral that numbers something (cardinal: "Chapter four",
@@ -324,7 +326,7 @@ _RULES: list[_Rule] = []
 
 # Whole written tokens: not inside a longer word or number ("a1", "1.2.3", "1,2", "1/2/26",
 # "0300-1234567").
-_BEFORE = r"(?<![\w.,/])(?<![\w][.,/])(?<!\d[-–])"
+_BEFORE = r"(?<![\w.,/])(?<![\w][.,/])(?<!\d[-–:])"
 _AFTER = r"(?!\w)(?!(?<=\d)[.,:/\-–]\d)"
 
 
@@ -438,6 +440,17 @@ def _clock(m: re.Match[str], ctx: _Context) -> str | None:
     return f"{said} {m['ap'][0].upper()}.M"
 
 
+@_rule("ratio", r"(?P<a>\d+):(?P<b>\d)")
+def _ratio(m: re.Match[str], ctx: _Context) -> str:
+    return f"{cardinal(int(m['a']))} to {cardinal(int(m['b']))}"  # "3:1", not a time
+
+
+@_rule("fiscal year", r"FY ?(?P<y>\d\d|\d{4})(?:[-–/](?P<to>\d\d))?")
+def _fiscal_year(m: re.Match[str], ctx: _Context) -> str:
+    said = f"fiscal year {year(int(m['y']), ctx.british)}"  # "FY24", "FY2024-25"
+    return f"{said} {cardinal(int(m['to']))}" if m["to"] else said
+
+
 @_rule("24-hour time", r"(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)")
 def _time(m: re.Match[str], ctx: _Context) -> str:
     h, zero = int(m["h"]), len(m["h"]) == 2 and m["h"].startswith("0")
@@ -531,7 +544,7 @@ def _decade(m: re.Match[str], ctx: _Context) -> str:
     return _plural(cardinal(int(m["yy"] or m["n"])))
 
 
-@_rule("percent", rf"(?P<num>-?{_NUM})\s?%")
+@_rule("percent", rf"(?P<num>-?{_NUM})(?:\s?%|pc)")  # "12.5pc", as Pakistani papers write it
 def _percent(m: re.Match[str], ctx: _Context) -> str:
     return f"{number(m['num'], ctx.british)} percent"
 
