@@ -191,6 +191,11 @@ def test_an_abbreviation_that_ends_the_sentence_leaves_it_its_full_stop():
     assert normalised("They live on Main St.") == "They live on Main Street."
 
 
+def test_a_number_too_large_to_name_is_said_digit_by_digit():
+    assert normalised("$1" + ",000" * 300).startswith("one zero zero zero zero")
+    assert normalised("1" + ",000" * 5 + "th") == "one" + " zero" * 15 + " th"
+
+
 def test_other_languages_get_no_rewrites():
     assert normalise("Il y a 11 ouvriers et 4,5 %.", language="fr") == []
     assert normalise("11 laborers", language="en-GB") != []

@@ -251,7 +251,14 @@ def _num2words() -> Callable[..., str]:
     return num2words
 
 
+# Past the trillions nobody says the number's name (and num2words has none past 10**66):
+# its digits, one by one.
+_LARGEST_NAMED = 10**15 - 1
+
+
 def _words(n: int, to: str, british: bool) -> str:
+    if abs(n) > _LARGEST_NAMED:
+        return " ".join(_DIGITS[int(d)] for d in str(abs(n))) + (" th" if to == "ordinal" else "")
     said = _num2words()(n, lang="en", to=to).replace(",", "")
     return said if british else said.replace(" and ", " ")
 
