@@ -313,7 +313,8 @@ class _Context:
     shouting: bool  # most words in capitals: a heading or emphasis, not acronyms
 
     def word_before(self, m: re.Match[str]) -> str:
-        found = re.search(r"(\S+)\s+$", self.text[: m.start()])
+        # A window, not the whole text before: each look stays short in a long text.
+        found = re.search(r"(\S+)\s+$", self.text[max(0, m.start() - 80) : m.start()])
         return found[1].lstrip("\"'“‘(") if found else ""
 
 
@@ -389,14 +390,14 @@ def _spell_address(written: str) -> str:
 _TLD = r"com|org|net|gov|edu|info|io|pk|uk|in|us|eu|co|tv|news|int"
 
 
-@_rule("email", r"(?P<a>[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+@_rule("email", r"(?P<a>[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
 def _email(m: re.Match[str], ctx: _Context) -> str:
     return _spell_address(m["a"])
 
 
 @_rule(
     "url",
-    rf"(?:https?://)?(?P<a>(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:{_TLD})"
+    rf"(?:https?://)?(?P<a>(?:www\.)?[A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}}){{0,8}}\.(?:{_TLD})"
     r"(?:/[\w\-./?=&#%~+]*[\w/])?)",
 )
 def _url(m: re.Match[str], ctx: _Context) -> str:
@@ -722,13 +723,15 @@ def normalise(
         return []
     ctx = _Context(text, _british(language), acronyms or {}, _shouting(text))
     taken: list[Rewrite] = []
+    covered = bytearray(len(text))  # 1 where a rewrite is already taken
     for rule in _RULES:  # earlier rules win: "$3.2m" is money before "3.2" is a number
         for m in rule.pattern.finditer(text):
-            if any(m.start() < r.end and r.start < m.end() for r in taken):
+            if any(covered[m.start() : m.end()]):
                 continue
             said = rule.read(m, ctx)
             if said is not None and said != m.group():
                 taken.append(Rewrite(m.start(), _sentence_end(text, m.end()), said))
+                covered[m.start() : m.end()] = b"\1" * (m.end() - m.start())
     return sorted(taken, key=lambda r: r.start)
 
 
