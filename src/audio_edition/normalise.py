@@ -638,8 +638,7 @@ _ROMAN = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 
 
 def roman(written: str) -> int | None:
-    """The value of a well-formed Roman numeral ("XIV": 14), else None ("IIII", "MIX"
-    counts, but is too large to be a chapter or a king)."""
+    """The value of a well-formed Roman numeral ("XIV": 14), else None ("IIII", "IC")."""
     if not re.fullmatch(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})", written):
         return None
     values = [_ROMAN[c] for c in written]
