@@ -22,6 +22,7 @@ ORDER = [
     "config",
     # the article and what is said
     "source",
+    "normalise",  # written forms said as words: numbers, money, dates, abbreviations
     "script",
     # speech: the interface, the pool, the engines behind it
     "speech",
