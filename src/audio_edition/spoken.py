@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .lexicon import Entry, Lexicon, LexiconError, Match
+from .normalise import Rewrite, normalise
 
 # IPA of an English possessive or plural ending, by the sound it follows.
 _SIBILANTS = ("s", "z", "ʃ", "ʒ", "tʃ", "dʒ")
@@ -112,12 +113,8 @@ def _suffix_ipa(ipa: str, suffix: str) -> str:
     return "s" if last.endswith(_VOICELESS) else "z"
 
 
-def _rewrites(display: str, acronyms: Mapping[str, str], language: str) -> list:
-    """Text normalisation's rewrites of ``display`` (normalise.py), or none before it exists."""
-    try:
-        from .normalise import normalise
-    except ImportError:  # normalise.py lands on its own branch
-        return []
+def _rewrites(display: str, acronyms: Mapping[str, str], language: str) -> list[Rewrite]:
+    """Text normalisation's rewrites of ``display`` (normalise.py)."""
     return normalise(display, acronyms or None, language)
 
 
