@@ -12,6 +12,7 @@ import pytest
 from audio_edition.build import EditionResult, build
 from audio_edition.config import Settings, load_settings
 from audio_edition.engines.fake import FakeEngine
+from audio_edition.errors import AudioEditionError
 from audio_edition.lexicon import (
     Entry,
     Lexicon,
@@ -313,3 +314,66 @@ def test_a_bad_lexicon_builds_nothing(harbour):
     with pytest.raises(LexiconError, match=r"pronunciations.toml:1: empty respelling"):
         _fake_build(harbour, FakeEngine())
     assert not (harbour / "audio" / "harbour.vtt").exists()
+
+
+def test_an_ipa_entry_is_said_in_the_engines_phoneme_markup(harbour):
+    (harbour / "pronunciations.toml").write_text(
+        'Gwadar = { say = "Gwah-dur", ipa = "ɡwˈɑːdɚ" }\n', encoding="utf-8"
+    )
+    engine = FakeEngine()
+    _fake_build(harbour, engine)
+    assert "[[ɡwˈɑːdɚz]] harbour was quiet." in engine.spoken
+    manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
+    words = manifest["paragraphs"][0]["sentences"][1]["words"]
+    assert [w["text"] for w in words] == ["Gwadar's", "harbour", "was", "quiet"]
+
+
+def test_ipa_the_engine_cannot_take_builds_nothing(harbour):
+    (harbour / "pronunciations.toml").write_text(
+        'Shaban = "Sha-baan"\nGwadar = { say = "Gwah-dur", ipa = "ɡw☃dɚ" }\n', encoding="utf-8"
+    )
+    # Checked with the article's engine: the article's build fails, naming the entry.
+    with pytest.raises(AudioEditionError, match=r"pronunciations.toml:2: IPA for 'Gwadar'.*☃"):
+        _fake_build(harbour, FakeEngine())
+    assert not (harbour / "audio").exists() or not list((harbour / "audio").glob("harbour.*"))
+
+
+def test_brackets_the_article_wrote_are_not_read_as_phonemes():
+    markup = FakeEngine().phoneme_markup
+    spoken = spoken_text("See [[Gwadar]] and [[x]].", Lexicon((GWADAR,)), markup)
+    assert "[[" not in spoken.text and "Gwah-dur" in spoken.text
+    assert spoken_text("See [[x]].", Lexicon()).text == "See [[x]]."  # no markup: as written
+
+
+def test_the_epub_lexicon_reads_back_as_the_entries_used(tmp_path):
+    from audio_edition.edition import Pronunciation
+    from audio_edition.formats.epub import pls
+
+    class Edition:  # what pls() reads of an edition
+        language = "en"
+        pronunciations = [
+            Pronunciation("Gwadar", "Gwah-dur", "ɡwˈɑːdɚ"),
+            Pronunciation("Pearl & Continental", "Purl Conti-nental"),
+        ]
+
+    path = tmp_path / "lexicon.pls"
+    path.write_text(pls(Edition()), encoding="utf-8")
+    read = load_lexicon(path)
+    assert [(e.written, e.ipa) for e in read.entries] == [
+        ("Gwadar", "ɡwˈɑːdɚ"),
+        ("Pearl & Continental", None),
+    ]
+    assert read.entries[1].respelling == "Purl Conti-nental"
+
+
+def test_status_counts_with_the_lexicon_as_the_build_does(harbour):
+    from audio_edition.maintenance import status
+
+    engine = FakeEngine()
+    _fake_build(harbour, engine)
+    settings = replace(load_settings(harbour), formats=TEXT_FORMATS)
+    article = harbour / "text" / "harbour.md"
+    assert status(article, harbour, settings, engine)[0] == []  # all in the cache
+    (harbour / "pronunciations.toml").write_text('Gwadar = "Gwaa-dar"\n', encoding="utf-8")
+    todo, total = status(article, harbour, settings, engine)
+    assert (len(todo), total) == (4, 6)

@@ -252,7 +252,7 @@ class Builder:
         from .edition import Voice
         from .formats import codecs_for
         from .layout import Layout, lay_out_edition, plan
-        from .lexicon import article_lexicon
+        from .lexicon import lexicon_for
         from .script import utterance_script
         from .source import article_from_bytes
         from .synthesis import Synthesis, voice_for, voice_name, voice_words
@@ -260,10 +260,8 @@ class Builder:
         article = article_from_bytes(raw, path)
         engine = self.engine_for(article)
         voice = voice_for(article, self.settings, engine)
-        # The project's lexicon with the article's own entries over it; every IPA checked
-        # against the engine before anything is spoken.
-        markup = getattr(engine, "phoneme_markup", None)
-        lexicon = self.project_lexicon().with_entries(article_lexicon(article)).checked(markup)
+        # Every IPA in the lexicon checked against the engine before anything is spoken.
+        lexicon, markup = lexicon_for(self.project_lexicon(), article, engine)
         words = voice_words(engine, voice.voice)
         items = utterance_script(article, self.settings, words, lexicon, markup)
         synthesis = self._attempt.synthesis = Synthesis(
