@@ -392,3 +392,13 @@ def test_the_watcher_watches_the_lexicon_the_settings_name(tmp_path):
     assert watcher.relevant(None, str(named.resolve()))
     assert watcher.relevant(None, str((tmp_path / "pronunciations.toml").resolve()))
     assert not watcher.relevant(None, str((named.parent / "other.pls").resolve()))
+
+
+def test_espeak_markup_is_its_phoneme_mnemonics_and_refuses_unknown_symbols():
+    from audio_edition.engines.espeak import EspeakEngine
+
+    markup = EspeakEngine().phoneme_markup
+    assert markup("ɡwˈɑːdɑːɹ") == "[[gw'A:dA:r-]]"
+    assert markup("bɐlˈoʊtʃɪstˌɑːn") == "[[ba#l'oUtSIst,A:n]]"
+    with pytest.raises(ValueError, match=r"unknown IPA symbol 'ʘ' \(U\+0298\)"):
+        markup("ɡwʘ")

@@ -67,6 +67,16 @@ def test_an_ipa_entry_is_said_with_those_phonemes(harbour):
     assert _espeak("--ipa", said) == "pˈʌndʒɡʊɹ"
 
 
+def test_piper_markup_takes_only_the_voices_phonemes():
+    from audio_edition.engines.piper import PiperEngine
+
+    markup = PiperEngine().phoneme_markup
+    assert markup("ɡwˈɑːdɚ") == "[[ ɡwˈɑːdɚ ]]"
+    # The ASCII g is not IPA's ɡ: the voice has no id for it, and would drop it.
+    with pytest.raises(ValueError, match=r"unknown IPA symbol 'g'"):
+        markup("gwˈɑːdɚ")
+
+
 def _samples(path: Path) -> int:
     with wave.open(str(path)) as w:
         return w.getnframes()
