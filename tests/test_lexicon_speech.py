@@ -3,6 +3,7 @@ changes, what is shown does not, and exactly the sentences with the word are spo
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -102,15 +103,18 @@ def _cues(vtt: Path) -> list[str]:
 
 
 def test_changing_an_entry_re_speaks_only_its_sentences_and_shows_the_same_text(harbour):
-    first = build_json(harbour, "--format", "vtt", *SMALL)["editions"][0]
+    first = build_json(harbour, "--format", "vtt,html", *SMALL)["editions"][0]
     assert first["synthesized"] == 4
     vtt = harbour / "audio" / "harbour.vtt"
     shown = _cues(vtt)
     assert "Gwadar's harbour was quiet." in shown and not any("Gwah" in c for c in shown)
     (harbour / "pronunciations.toml").write_text(LEXICON.replace("Gwah-dur", "Gwaa-dar"))
-    again = build_json(harbour, "--format", "vtt", *SMALL)["editions"][0]
+    again = build_json(harbour, "--format", "vtt,html", *SMALL)["editions"][0]
     assert (again["synthesized"], again["reused"]) == (2, 2)
     assert _cues(vtt) == shown
+    page = re.sub(r"<[^>]*>", "", (harbour / "audio" / "harbour.html").read_text("utf-8"))
+    assert "Gwadar's harbour was quiet." in " ".join(html.unescape(page).split())
+    assert "Gwah" not in page and "Gwaa" not in page
     manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
     said = [s["spoken"] for p in manifest["paragraphs"] for s in p["sentences"]]
     assert said == [None, "Gwaa-dar's harbour was quiet.", "Fish from Gwaa-dar sold quickly.", None]
