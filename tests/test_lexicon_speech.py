@@ -108,7 +108,7 @@ def test_changing_an_entry_re_speaks_only_its_sentences_and_shows_the_same_text(
     vtt = harbour / "audio" / "harbour.vtt"
     shown = _cues(vtt)
     assert "Gwadar's harbour was quiet." in shown and not any("Gwah" in c for c in shown)
-    (harbour / "pronunciations.toml").write_text(LEXICON.replace("Gwah-dur", "Gwaa-dar"))
+    (harbour / "pronunciations.toml").write_text(LEXICON.replace("Gwah-dur", "Gwaa-dar"), "utf-8")
     again = build_json(harbour, "--format", "vtt,html", *SMALL)["editions"][0]
     assert (again["synthesized"], again["reused"]) == (2, 2)
     assert _cues(vtt) == shown

@@ -199,9 +199,7 @@ def article_lexicon(article: Article) -> Lexicon:
         return Lexicon()
     lines = {key: line for key, _, line in items}
     data = {key: value for key, value, _ in items}
-    return lexicon_from_mapping(
-        data, lambda key: f"{article.path}:{lines.get(key, 1)}", "front matter pronunciations"
-    )
+    return lexicon_from_mapping(data, lambda key: f"{article.path}:{lines.get(key, 1)}")
 
 
 def lexicon_for(
@@ -221,7 +219,7 @@ def _toml_lexicon(text: str, path: Path) -> Lexicon:
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise LexiconError(f"{path}:{line.group(1) if line else 1}: {problem}") from None
     lines = text.splitlines()
-    return lexicon_from_mapping(data, lambda key: f"{path}:{_line_of(lines, key)}", "file")
+    return lexicon_from_mapping(data, lambda key: f"{path}:{_line_of(lines, key)}")
 
 
 def _line_of(lines: list[str], key: str) -> int:
@@ -232,9 +230,7 @@ def _line_of(lines: list[str], key: str) -> int:
     return next((n for n, line in enumerate(lines, start=1) if pattern.match(line)), 1)
 
 
-def lexicon_from_mapping(
-    data: Mapping[str, object], where: Callable[[str], str], what: str = "file"
-) -> Lexicon:
+def lexicon_from_mapping(data: Mapping[str, object], where: Callable[[str], str]) -> Lexicon:
     """Entries from a mapping (a TOML file's, or front matter's): ``word = "respelling"``,
     ``word = {say = ..., ipa = ..., case = true}``, the same under ``[words]``, and an
     ``[acronyms]`` table. ``where(key)`` names the file and line of a key."""
