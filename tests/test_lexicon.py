@@ -59,6 +59,14 @@ def test_a_phrase_wins_over_a_word_inside_it():
     assert [text[m.start : m.end] for m in found] == ["Pearl  Continental", "Continental"]
 
 
+def test_entries_with_marks_and_words_joined_by_hyphens():
+    eg = Entry("e.g.", "for example", None, False, "p.toml:5")
+    hash_tag = Entry("#CPEC", "hashtag see peck", None, False, "p.toml:6")
+    lexicon = Lexicon((GWADAR, eg, hash_tag))
+    text = "Gwadar-based firms, e.g. those tagged #CPEC, not egg or #CPECs."
+    assert _said(lexicon, text) == ["Gwadar", "e.g.", "#CPEC", "#CPECs"]
+
+
 def test_a_case_sensitive_entry_matches_only_as_written():
     lexicon = Lexicon((US,))
     assert _said(lexicon, "The US told us.") == ["US"]

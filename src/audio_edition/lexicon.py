@@ -75,13 +75,19 @@ class Lexicon:
 
     def matches(self, text: str) -> list[Match]:
         """The entries in ``text``: whole words, phrases first, sorted, none overlapping."""
+        found: list[Match] = []
         if not self.entries:
-            return []
-        found = []
-        for m in self._pattern.finditer(text):
-            entry = self._by_group[m.lastgroup]
-            suffix = m.group(f"{m.lastgroup}s") or ""
-            found.append(Match(m.start(), m.end(), entry, suffix))
+            return found
+        # Only the entries whose first word begins here are tried, longest first: a
+        # publisher's lexicon of thousands costs a dictionary look-up per word.
+        for start, key in _starts(text):
+            if found and start < found[-1].end:
+                continue
+            for entry in self._index.get(key, ()):
+                m = _pattern(entry).match(text, start)
+                if m:
+                    found.append(Match(start, m.end(), entry, m.group("suffix") or ""))
+                    break
         return found
 
     def knows(self, word: str) -> bool:
@@ -123,20 +129,15 @@ class Lexicon:
         return self
 
     @functools.cached_property
-    def _by_group(self) -> dict[str, Entry]:
-        return {f"e{n}": entry for n, entry in enumerate(self.entries)}
-
-    @functools.cached_property
-    def _pattern(self) -> re.Pattern[str]:
-        # One alternation, phrases (more words) and longer spellings first: at any place in
-        # the text the regex tries them in this order, and scans left to right, so a phrase
-        # wins over a word inside it.
-        def rank(item: tuple[str, Entry]) -> tuple[int, int]:
-            words = item[1].written.split()
-            return (-len(words), -len(item[1].written))
-
-        parts = [_entry_pattern(group, e) for group, e in sorted(self._by_group.items(), key=rank)]
-        return re.compile("|".join(parts))
+    def _index(self) -> dict[str, list[Entry]]:
+        """The entries by the key of their first word, phrases (more words) and longer
+        spellings first, so a phrase wins over a word inside it."""
+        index: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            index.setdefault(_key(entry.written), []).append(entry)
+        for entries in index.values():
+            entries.sort(key=lambda e: (-len(e.written.split()), -len(e.written)))
+        return index
 
 
 def _identity(entry: Entry) -> str:
@@ -146,15 +147,36 @@ def _identity(entry: Entry) -> str:
 
 # A possessive or a plural after a word entry: Gwadar's, Gwadars, Gwadars', Baloches.
 _SUFFIX = r"(?:['’]s|s['’]|s|es|['’](?!\w))"
+_WORD_OR_MARK = re.compile(r"(?<!\w)\w+|[^\w\s]")
 
 
-def _entry_pattern(group: str, entry: Entry) -> str:
-    words = [re.escape(w) for w in entry.written.split()]
-    body = r"\s+".join(words)
+def _key(written: str) -> str:
+    """What an entry is found by: its leading run of word characters, casefolded ("e.g."
+    by "e"), or its first character if that is no word character ("£5")."""
+    m = _WORD_OR_MARK.search(written)
+    return m.group().casefold() if m and m.start() == 0 else written[:1].casefold()
+
+
+def _starts(text: str) -> Iterator[tuple[int, str]]:
+    """Where an entry may start in ``text``, with the key it would be found by: each word's
+    start (its run, and the run less a plural ending: "Gwadars" may be Gwadar) and each
+    mark."""
+    for m in _WORD_OR_MARK.finditer(text):
+        run = m.group().casefold()
+        yield m.start(), run
+        for ending in ("s", "es"):
+            if run.endswith(ending) and len(run) > len(ending):
+                yield m.start(), run[: -len(ending)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(entry: Entry) -> re.Pattern[str]:
+    """The entry as written, as a whole word (or phrase, any spaces between its words),
+    with a possessive or plural ending if it ends in a letter ("e.g." takes none)."""
+    body = r"\s+".join(re.escape(w) for w in entry.written.split())
     flags = "-i" if entry.case_sensitive else "i"
-    # Only a written form ending in a letter takes a suffix ("e.g." has none).
-    suffix = f"(?P<{group}s>{_SUFFIX})?" if entry.written[-1].isalpha() else ""
-    return rf"(?P<{group}>(?<!\w)(?{flags}:{body}){suffix}(?!\w))"
+    suffix = f"(?P<suffix>{_SUFFIX})?" if entry.written[-1].isalpha() else "(?P<suffix>)"
+    return re.compile(rf"(?<!\w)(?{flags}:{body}){suffix}(?!\w)")
 
 
 # ------------------------------------------------------------------------ reading entries
@@ -383,7 +405,8 @@ class _PlsReader:
         if local in ("grapheme", "phoneme", "alias") and self.lexeme is not None:
             text = " ".join("".join(self.chars).split())
             chosen = self.lexeme[local]
-            chosen.insert(0, text) if self.prefer and local != "grapheme" else chosen.append(text)
+            # A preferred pronunciation (prefer="true") goes before the others.
+            chosen.insert(0 if self.prefer and local != "grapheme" else len(chosen), text)
             self.chars = []
         elif local == "lexeme" and self.lexeme is not None:
             self._lexeme(self.lexeme, f"{self.path}:{self.line}")
