@@ -18,7 +18,6 @@ import functools
 import hashlib
 import json
 import re
-import tomllib
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -234,6 +233,8 @@ def lexicon_for(
 
 
 def _toml_lexicon(text: str, path: Path) -> Lexicon:
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

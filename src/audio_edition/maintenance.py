@@ -9,7 +9,6 @@ from pathlib import Path
 
 from .config import Settings
 from .edition import read_manifest
-from .lexicon import lexicon_for, project_lexicon
 from .outputs import edition_article, output_lock, write_indexes
 from .script import Item, utterance_script
 from .speech import SpeechEngine
@@ -30,6 +29,7 @@ def status(
     notify: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[Item], int]:
     """The utterances a build would synthesise (each distinct one once), and the total."""
+    from .lexicon import lexicon_for, project_lexicon
     from .source import read_article
 
     article = read_article(path, project)

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .lexicon import Lexicon
-from .spoken import SpokenText, spoken_text
-
 if TYPE_CHECKING:
     from .config import Settings
+    from .lexicon import Lexicon
     from .source import Article
+    from .spoken import SpokenText
 
 
 @dataclass(frozen=True)
@@ -67,11 +66,17 @@ def utterance_script(
     if settings.closing:
         text = announcement(settings.closing, article, voice)
         items += _spoken("announcement", text, "closing", f"{name}: closing announcement")
+    # Imported here: the CLI imports this module (for `status`), and a no-change rebuild
+    # has no use for text normalisation's tables.
+    from .lexicon import Lexicon
+
     lexicon = lexicon or Lexicon()
     return [_said(item, lexicon, markup, article.language) for item in items]
 
 
 def _said(item: Item, lexicon: Lexicon, markup: Callable[[str], str] | None, language: str) -> Item:
+    from .spoken import spoken_text
+
     spoken = spoken_text(item.text, lexicon, markup, language)
     return replace(item, spoken=spoken) if spoken.changed else item
 
