@@ -410,3 +410,22 @@ def test_espeak_markup_is_its_phoneme_mnemonics_and_refuses_unknown_symbols():
     assert markup("bɐlˈoʊtʃɪstˌɑːn") == "[[ba#l'oUtSIst,A:n]]"
     with pytest.raises(ValueError, match=r"unknown IPA symbol 'ʘ' \(U\+0298\)"):
         markup("ɡwʘ")
+
+
+def test_a_no_change_rebuild_with_a_lexicon_loads_no_text_stage(harbour):
+    import os
+    import subprocess
+    import sys
+
+    _fake_build(harbour, FakeEngine())
+    code = (
+        "import sys\nfrom audio_edition.cli import main\n"
+        "main(['build', '--quiet', '--format', 'vtt,chapters-json'])\n"
+        "stages = {'audio_edition.normalise', 'audio_edition.spoken', 'num2words', 'numpy'}\n"
+        "print(sorted(stages & set(sys.modules)))"
+    )
+    env = {**os.environ, "AUDIO_EDITION_ENGINE": "fake"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=harbour, env=env, capture_output=True, text=True
+    )
+    assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
