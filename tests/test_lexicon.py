@@ -429,3 +429,12 @@ def test_a_no_change_rebuild_with_a_lexicon_loads_no_text_stage(harbour):
         [sys.executable, "-c", code], cwd=harbour, env=env, capture_output=True, text=True
     )
     assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
+
+
+def test_a_pls_lexemes_preferred_pronunciation_is_said(tmp_path):
+    text = PLS.replace(
+        "<phoneme>ɡwɑːdər</phoneme>",
+        '<phoneme>ɡwɑːdər</phoneme>\n<phoneme prefer="true">ɡwəˈdɑːr</phoneme>',
+    )
+    path = _toml(tmp_path, text, "names.pls")
+    assert load_lexicon(path).entries[0].ipa == "ɡwəˈdɑːr"
