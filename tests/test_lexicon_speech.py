@@ -187,3 +187,14 @@ def test_the_lexicon_may_be_a_pls_file_named_in_the_project_file(harbour):
     build_json(harbour, "--format", "vtt", *SMALL)
     manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
     assert manifest["paragraphs"][0]["sentences"][1]["spoken"] == "Gwah-dur's harbour was quiet."
+
+
+def test_piper_says_an_ipa_entry_in_its_phonemes_and_shows_the_written_word(harbour):
+    article = harbour / "text" / "harbour.md"
+    article.write_text(ARTICLE.replace("noon", "Panjgur"), encoding="utf-8")
+    build_json(harbour, "--engine", "piper", "--format", "vtt", *SMALL)
+    manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
+    last = manifest["paragraphs"][1]["sentences"][1]
+    assert last["spoken"] == "The market closed at [[ pˈʌndʒɡʊɹ ]]."
+    assert [w["text"] for w in last["words"]] == ["The", "market", "closed", "at", "Panjgur"]
+    assert "The market closed at Panjgur." in _cues(harbour / "audio" / "harbour.vtt")
