@@ -62,6 +62,9 @@ CASES = [
     ("Rs. 500/- each", "five hundred rupees each"),
     ("Rs1.5tr", "one point five trillion rupees"),
     ("5m people", "five million people"),
+    ("a $7bn loan", "a seven billion dollar loan"),
+    ("a $5 note", "a five dollar note"),
+    ("$1,200.5", "one thousand two hundred dollars and fifty cents"),
     # dates
     ("On 31 January, they", "On the thirty-first of January, they"),
     ("30 November 2026", "the thirtieth of November twenty twenty-six"),
@@ -101,6 +104,7 @@ CASES = [
     ("5 km", "five kilometers"),
     ("1 km", "one kilometer"),
     ("a 10-km walk", "a ten-kilometer walk"),
+    ("a 25 sq km park", "a twenty-five square kilometer park"),
     ("40 kg", "forty kilograms"),
     ("45°C", "forty-five degrees Celsius"),
     ("-5 °C", "minus five degrees Celsius"),
@@ -114,6 +118,7 @@ CASES = [
     ("Elizabeth I", "Elizabeth the First"),
     ("IV.", "four."),
     ("Louis XIV", "Louis the Fourteenth"),
+    ("the Pakistan XI", "the Pakistan eleven"),
     ("Super Bowl LVII", "Super Bowl fifty-seven"),
     # web addresses
     ("example.com/news", "example dot com slash news"),
@@ -135,6 +140,7 @@ CASES = [
 BRITISH = [
     ("1,069 people", "one thousand and sixty-nine people"),
     ("$1.50", "one dollar and fifty cents"),
+    ("$101", "one hundred and one dollars"),
     ("2026-11-30", "the thirtieth of November twenty twenty-six"),
     ("in 2005", "in two thousand and five"),
 ]

@@ -185,6 +185,8 @@ ABBREVIATIONS = {
 
 # Words before a Roman numeral that numbers something (cardinal: "Chapter four",
 # "World War two"); names before one that is a regnal number (ordinal: "Charles the Third").
+# After another capitalised word a numeral of two letters or more is a number ("Pakistan
+# XI"), and "I" the pronoun.
 ROMAN_COUNTERS = _words_of(
     "chapter part book volume vol. act scene section article appendix annex phase stage "
     "round level title schedule war bowl type class grade tier"
@@ -192,7 +194,8 @@ ROMAN_COUNTERS = _words_of(
 REGNAL_NAMES = _words_of(
     "Alexander Alfonso Benedict Catherine Charles Constantine Edward Elizabeth Ferdinand "
     "Francis Frederick George Gregory Henry James John Leo Louis Mary Napoleon Nicholas "
-    "Paul Peter Philip Pius Richard Victor William"
+    "Paul Peter Philip Pius Richard Victor William Mehmed Murad Selim Suleiman Mahmud "
+    "Ramesses Amenhotep Thutmose Ptolemy Darius Cyrus Xerxes Antiochus"
 )
 
 # Acronyms said as a word, whatever the spelling rule below thinks (the `acronyms`
@@ -485,26 +488,33 @@ _SCALE = rf"(?:(?P<suffix>{_alternatives(SCALE_SUFFIXES)})|\s(?P<scale>{'|'.join
     rf"(?P<cur>{_alternatives(CURRENCIES)})\s?(?P<num>{_NUM})(?:{_DASH}(?P<to>{_NUM}))?{_SCALE}?(?:/-)?",
 )
 def _money(m: re.Match[str], ctx: _Context) -> str | None:
-    currency = CURRENCIES[m["cur"]]
+    currency, british = CURRENCIES[m["cur"]], ctx.british
     scale = SCALE_SUFFIXES.get(m["suffix"] or "") or m["scale"]
-    if m["to"]:
-        if _value(m["to"]) <= _value(m["num"]):
-            return None
-        amount = f"{number(m['num'], ctx.british)} to {number(m['to'], ctx.british)}"
-        return f"{amount} {scale + ' ' if scale else ''}{currency.many}"
-    if scale:
-        return f"{number(m['num'], ctx.british)} {scale} {currency.many}"
-    whole, _, cents = m["num"].replace(",", "").partition(".")
-    if cents and not (currency.minor_many and len(cents) <= 2):
-        return f"{number(m['num'], ctx.british)} {currency.many}"
-    said = [] if int(whole) == 0 and cents else [_count(int(whole), currency.one, currency.many)]
-    if cents and int(cents.ljust(2, "0")) and currency.minor_one and currency.minor_many:
-        said.append(_count(int(cents.ljust(2, "0")), currency.minor_one, currency.minor_many))
-    return " and ".join(said) or _count(0, currency.one, currency.many)
+    if m["to"] and _value(m["to"]) <= _value(m["num"]):
+        return None
+    amount = " to ".join(number(n, british) for n in (m["num"], m["to"]) if n)
+    amount += f" {scale}" if scale else ""
+    whole = scale or m["to"] or "." not in m["num"]
+    if whole and ctx.word_before(m).lower() in ("a", "an"):
+        return f"{amount} {currency.one}"  # "a $7bn loan": "a seven billion dollar loan"
+    if whole:
+        return (
+            f"{amount} {currency.many}" if scale or m["to"] else _count(m["num"], currency, british)
+        )
+    units, _, minor = m["num"].replace(",", "").partition(".")
+    if not (currency.minor_one and currency.minor_many and len(minor) <= 2):
+        return f"{amount} {currency.many}"  # "¥1.5", "$1.125"
+    cents = int(minor.ljust(2, "0"))
+    said = [_count(units, currency, british)] if int(units) or not cents else []
+    if cents:
+        said.append(_count(str(cents), Currency(currency.minor_one, currency.minor_many), british))
+    return " and ".join(said)
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{cardinal(n)} {one if n == 1 else many}"
+def _count(written: str, currency: Currency, british: bool) -> str:
+    """ "1" dollar, "1,200" rupees."""
+    n = int(written.replace(",", ""))
+    return f"{number(written, british)} {currency.one if n == 1 else currency.many}"
 
 
 @_rule("year range", rf"{_YEAR}{_DASH}(?P<to>\d{{4}}|\d\d)")
@@ -562,6 +572,8 @@ def _measure(m: re.Match[str], ctx: _Context) -> str:
     one, many = UNITS[m["unit"]]
     if m["hyphen"]:  # "a 10-km walk": "a ten-kilometer walk"
         return f"{number(m['num'], ctx.british)}-{one}"
+    if ctx.word_before(m).lower() in ("a", "an"):  # "a 25 sq km park"
+        return f"{number(m['num'], ctx.british)} {one}"
     return f"{number(m['num'], ctx.british)} {one if m['num'] == '1' else many}"
 
 
@@ -626,8 +638,7 @@ _ROMAN = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 
 
 def roman(written: str) -> int | None:
-    """The value of a well-formed Roman numeral ("XIV": 14), else None ("IIII", "MIX"
-    counts, but is too large to be a chapter or a king)."""
+    """The value of a well-formed Roman numeral ("XIV": 14), else None ("IIII", "IC")."""
     if not re.fullmatch(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})", written):
         return None
     values = [_ROMAN[c] for c in written]
@@ -647,9 +658,11 @@ def _roman(m: re.Match[str], ctx: _Context) -> str | None:
         return cardinal(n)  # "Chapter IV", "World War II", or a heading "IV."
     if n > 39 or not _CAPITALISED.match(before) or before.endswith((".", ",", ":", ";")):
         return None
-    if before in REGNAL_NAMES or len(m["rn"]) > 1:  # "Charles III"; "I" only after a king
+    if before in REGNAL_NAMES:  # "Charles III", "Elizabeth I"
         return f"the {ordinal(n).capitalize()}"
-    return None
+    if len(m["rn"]) > 1:  # "Pakistan XI", "Apollo XI", "Rocky III": a number
+        return cardinal(n)
+    return None  # "Then I": the pronoun
 
 
 # --------------------------------------------------------------------------- years and numbers
