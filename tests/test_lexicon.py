@@ -438,3 +438,17 @@ def test_a_pls_lexemes_preferred_pronunciation_is_said(tmp_path):
     )
     path = _toml(tmp_path, text, "names.pls")
     assert load_lexicon(path).entries[0].ipa == "ɡwəˈdɑːr"
+
+
+def test_word_timings_follow_the_respelling_said_in_the_written_words_place(harbour):
+    """The fake engine says each word as a burst of its length (14 characters a second at
+    175 words a minute) and a character's silence: the word after a long respelling
+    starts that respelling's burst after it."""
+    respelling = "Gwaaaaaaaaaaaa-dar"
+    (harbour / "pronunciations.toml").write_text(f'Gwadar = "{respelling}"\n', "utf-8")
+    _fake_build(harbour, FakeEngine())
+    manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
+    words = {w["text"]: w["start_ms"] for w in manifest["paragraphs"][1]["sentences"][1]["words"]}
+    assert list(words) == ["Fish", "from", "Gwadar", "sold", "quickly"]
+    assert abs(words["sold"] - words["Gwadar"] - (len(respelling) + 1) / 14 * 1000) <= 20
+    assert abs(words["quickly"] - words["sold"] - (len("sold") + 1) / 14 * 1000) <= 20
