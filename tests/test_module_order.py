@@ -23,6 +23,8 @@ ORDER = [
     # the article and what is said
     "source",
     "normalise",  # written forms said as words: numbers, money, dates, abbreviations
+    "lexicon",  # how words are said: the project's pronunciations
+    "spoken",  # a sentence as the engine is given it, mapped back to the written one
     "script",
     # speech: the interface, the pool, the engines behind it
     "speech",

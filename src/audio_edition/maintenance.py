@@ -29,11 +29,13 @@ def status(
     notify: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[Item], int]:
     """The utterances a build would synthesise (each distinct one once), and the total."""
+    from .lexicon import lexicon_for, project_lexicon
     from .source import read_article
 
     article = read_article(path, project)
     voice = voice_for(article, settings, engine)
-    items = utterance_script(article, settings, voice_words(engine, voice.voice))
+    lexicon, markup = lexicon_for(project_lexicon(project, settings), article, engine)
+    items = utterance_script(article, settings, voice_words(engine, voice.voice), lexicon, markup)
     synthesis = Synthesis(project_cache(project, settings, notify), engine, settings, Progress())
     keys = synthesis.clip_keys(items, voice)
     todo = {
