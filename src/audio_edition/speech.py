@@ -120,6 +120,20 @@ class SpeechEngine(Protocol):
         ``SynthesisError`` naming the utterance's label when one cannot be spoken."""
         ...
 
+    # Optional, looked up with getattr (``engine_phonemes``):
+    #
+    # def phonemes(self, text: str, voice: VoiceSettings) -> str:
+    #     """How the engine will say ``text`` with ``voice``, in IPA, clauses joined by
+    #     spaces; a text of several lines gives one line of IPA for each line, so a list of
+    #     words costs one call (one process), not one each. Used by ``audio-edition words``
+    #     and ``say``, and by tests that check what is said."""
+
+
+def engine_phonemes(engine: SpeechEngine, text: str, voice: VoiceSettings) -> str | None:
+    """The engine's IPA for ``text`` (see ``SpeechEngine``), or None if it has none."""
+    phonemes = getattr(engine, "phonemes", None)
+    return phonemes(text, voice) if phonemes is not None else None
+
 
 def resolve_voice(
     engine: SpeechEngine, voice: str | None, language: str, article: Path | str | None = None
