@@ -22,6 +22,8 @@ ORDER = [
     "config",
     # the article and what is said
     "source",
+    "lexicon",  # how words are said: the project's pronunciations
+    "spoken",  # a sentence as the engine is given it, mapped back to the written one
     "script",
     # speech: the interface, the pool, the engines behind it
     "speech",

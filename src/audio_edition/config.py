@@ -81,6 +81,7 @@ class Settings:
     loudness_lufs: float = -19.0
     true_peak_dbtp: float = -1.5
     cover: Path | None = None
+    lexicon: Path | None = None  # the pronunciation lexicon (.toml or .pls); see lexicon.py
     jobs: int = field(default_factory=lambda: CPUS)
     cache_dir: Path | None = None
     force: bool = False
@@ -143,6 +144,7 @@ RULES: dict[str, Rule] = {
     "loudness_lufs": Rule("number", -40, -10, "LUFS"),
     "true_peak_dbtp": Rule("number", -10, 0, "dBTP"),
     "cover": Rule("image"),
+    "lexicon": Rule("path", help="a pronunciation lexicon, .toml or .pls"),
     "jobs": Rule("whole", 1, MAX_JOBS, f"4 times the {CPUS} CPUs at most"),
     "cache_dir": Rule("path", help="a folder"),
 }

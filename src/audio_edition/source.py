@@ -97,6 +97,9 @@ class Article:
     speech: dict[str, object]
     paragraphs: tuple[Paragraph, ...]
     summary: str | None = None  # front matter ``summary``: the podcast feed's description
+    # Front matter ``pronunciations:``: (written, how it is said, its line in the file), read
+    # into lexicon entries by ``lexicon.article_lexicon``.
+    pronunciations: tuple[tuple[str, object, int], ...] = ()
 
 
 # --------------------------------------------------------------------------- reading
@@ -177,6 +180,7 @@ def parse_article(text: str, path: Path) -> Article:
         speech=_speech(meta, path),
         paragraphs=paragraphs,
         summary=_meta_str(meta, "summary"),
+        pronunciations=_pronunciations(meta, text, path),
     )
 
 
@@ -309,6 +313,26 @@ def _speech(meta: Mapping[str, object], path: Path) -> dict[str, object]:
     if value is None:
         return {}
     return speech_from_mapping(value, str(path))  # checked as the project's settings are
+
+
+def _pronunciations(
+    meta: Mapping[str, object], text: str, path: Path
+) -> tuple[tuple[str, object, int], ...]:
+    value = meta.get("pronunciations")
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise _error(path, "front matter 'pronunciations' must be a mapping (Gwadar: Gwah-dur)")
+    lines = text.split("\n")
+    start = next((n for n, line in enumerate(lines) if line.startswith("pronunciations")), 0)
+    return tuple((str(k), v, _key_line(lines, str(k), start)) for k, v in value.items())
+
+
+def _key_line(lines: list[str], key: str, start: int) -> int:
+    """The line (counted from 1) of ``key:`` in the front matter, from line ``start`` on."""
+    pattern = re.compile(rf"\s*(?:{re.escape(key)}|[\"']{re.escape(key)}[\"'])\s*:")
+    found = (n for n in range(start, len(lines)) if pattern.match(lines[n]))
+    return next(found, start) + 1
 
 
 # --------------------------------------------------------------------------- language

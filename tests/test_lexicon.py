@@ -1,0 +1,234 @@
+"""The pronunciation lexicon (lexicon.py) and the spoken text (spoken.py): unit tier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audio_edition.config import Settings
+from audio_edition.lexicon import (
+    Entry,
+    Lexicon,
+    LexiconError,
+    article_lexicon,
+    load_lexicon,
+    project_lexicon,
+)
+from audio_edition.source import parse_article
+from audio_edition.spoken import SpokenText, spoken_text
+
+GWADAR = Entry("Gwadar", "Gwah-dur", None, False, "pronunciations.toml:1")
+PEARL = Entry("Pearl Continental", "Purl Conti-nental", None, False, "pronunciations.toml:2")
+CONTINENTAL = Entry("Continental", "Kon-tin-ental", None, False, "pronunciations.toml:3")
+US = Entry("US", "you ess", None, True, "pronunciations.toml:4")
+
+
+def _said(lexicon: Lexicon, text: str) -> list[str]:
+    return [text[m.start : m.end] for m in lexicon.matches(text)]
+
+
+# ------------------------------------------------------------------------ matching
+
+
+def test_matches_whole_words_case_insensitively():
+    lexicon = Lexicon((GWADAR,))
+    text = "GWADAR and gwadar, not Gwadari or NewGwadar."
+    assert _said(lexicon, text) == ["GWADAR", "gwadar"]
+
+
+def test_matches_possessives_and_plurals():
+    lexicon = Lexicon((GWADAR,))
+    text = "Gwadar's port, the two Gwadars, the Gwadars' boats, Gwadar’s sea."
+    found = lexicon.matches(text)
+    assert [text[m.start : m.end] for m in found] == ["Gwadar's", "Gwadars", "Gwadars'", "Gwadar’s"]
+    assert [m.suffix for m in found] == ["'s", "s", "s'", "’s"]
+
+
+def test_a_phrase_wins_over_a_word_inside_it():
+    lexicon = Lexicon((CONTINENTAL, PEARL))
+    text = "At the Pearl  Continental, not the Continental."
+    found = lexicon.matches(text)
+    assert [m.entry for m in found] == [PEARL, CONTINENTAL]
+    assert [text[m.start : m.end] for m in found] == ["Pearl  Continental", "Continental"]
+
+
+def test_a_case_sensitive_entry_matches_only_as_written():
+    lexicon = Lexicon((US,))
+    assert _said(lexicon, "The US told us.") == ["US"]
+
+
+def test_knows_an_entry_its_forms_and_the_acronyms():
+    lexicon = Lexicon((GWADAR, PEARL), {"NATO": "word"})
+    assert lexicon.knows("gwadar") and lexicon.knows("Gwadar's") and lexicon.knows("NATO")
+    assert not lexicon.knows("Pearl") and not lexicon.knows("Panjgur")
+
+
+def test_front_matter_entries_go_over_the_project_entries():
+    project = Lexicon((GWADAR, CONTINENTAL), {"NATO": "letters"})
+    mine = Entry("gwadar", "Gwaa-dar", None, False, "a.md:3")
+    merged = project.with_entries(Lexicon((mine,), {"NATO": "word"}))
+    assert merged.entries == (CONTINENTAL, mine)
+    assert merged.acronyms == {"NATO": "word"}
+
+
+# ------------------------------------------------------------------------ spoken text
+
+
+def test_spoken_text_says_respellings_and_maps_offsets_back():
+    lexicon = Lexicon((GWADAR, PEARL))
+    display = "In Gwadar's Pearl Continental hotel."
+    spoken = spoken_text(display, lexicon)
+    assert spoken.text == "In Gwah-dur's Purl Conti-nental hotel."
+    assert spoken.entries == (GWADAR, PEARL)
+    # Every word's start in the spoken text maps to its written word's start.
+    for said, written in [("In", "In"), ("Gwah", "Gwadar"), ("Purl", "Pearl"), ("hotel", "hotel")]:
+        assert spoken.display_offset(spoken.text.index(said)) == display.index(written)
+    assert spoken.display_offset(spoken.text.index("nental")) == display.index("Pearl")
+    assert spoken.display_offset(len(spoken.text)) == len(display)
+
+
+def test_spoken_text_uses_the_engines_phoneme_markup_for_ipa():
+    entry = Entry("Gwadar", "Gwah-dur", "ɡwɑːdər", False, "p.toml:1")
+    spoken = spoken_text("Gwadar's port.", Lexicon((entry,)), markup=lambda ipa: f"[[{ipa}]]")
+    assert spoken.text == "[[ɡwɑːdərz]] port."
+    assert spoken.display_offset(spoken.text.index("port")) == len("Gwadar's ")
+    # Without markup (an engine that takes no phonemes) the respelling is said.
+    assert spoken_text("Gwadar.", Lexicon((entry,))).text == "Gwah-dur."
+
+
+def test_ipa_the_engine_cannot_take_names_the_entry():
+    entry = Entry("Gwadar", "Gwah-dur", "ɡwɑː☃", False, "pronunciations.toml:7")
+
+    def markup(ipa: str) -> str:
+        raise ValueError("unknown IPA symbol '☃'")
+
+    with pytest.raises(LexiconError, match=r"^pronunciations.toml:7: .*Gwadar.*☃"):
+        Lexicon((entry,)).checked(markup)
+    with pytest.raises(LexiconError, match=r"^pronunciations.toml:7: "):
+        spoken_text("Gwadar.", Lexicon((entry,)), markup)
+
+
+def test_text_with_no_entry_is_said_as_written():
+    spoken = spoken_text("Nothing to change here.", Lexicon((GWADAR,)))
+    assert spoken == SpokenText("Nothing to change here.", "Nothing to change here.")
+    assert spoken.display_offset(8) == 8
+
+
+# ------------------------------------------------------------------------ files
+
+
+def _toml(tmp_path: Path, text: str, name: str = "pronunciations.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_toml_lexicon_with_words_tables_and_acronyms(tmp_path):
+    path = _toml(
+        tmp_path,
+        '# names\nGwadar = "Gwah-dur"\n"Pearl Continental" = "Purl Conti-nental"\n'
+        'Panjgur = { say = "Punj-goor", ipa = "pʌndʒɡʊr" }\n\n'
+        '[words.Baloch]\nsay = "Buh-loch"\ncase = true\n\n[acronyms]\nNATO = "word"\n'
+        'CPEC = "letters"\n',
+    )
+    lexicon = load_lexicon(path)
+    assert [(e.written, e.respelling, e.ipa, e.case_sensitive) for e in lexicon.entries] == [
+        ("Gwadar", "Gwah-dur", None, False),
+        ("Pearl Continental", "Purl Conti-nental", None, False),
+        ("Panjgur", "Punj-goor", "pʌndʒɡʊr", False),
+        ("Baloch", "Buh-loch", None, True),
+    ]
+    assert [e.where for e in lexicon.entries] == [f"{path}:{n}" for n in (2, 3, 4, 6)]
+    assert lexicon.acronyms == {"NATO": "word", "CPEC": "letters"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('Shaban = "Sha-baan"\nGwadar = ""\n', 2, "empty respelling for 'Gwadar'"),
+        ('Gwadar = "  "\n', 1, "empty respelling"),
+        ('"  " = "nothing"\n', 1, "no word in it"),
+        ('Gwadar = { ipa = "" }\n', 1, "empty IPA"),
+        ('Gwadar = { say = "x", sound = "y" }\n', 1, "unknown key 'sound'"),
+        ("Gwadar = 3\n", 1, "must be a respelling"),
+        ('a = "b"\nGwadar = "Gwah\n', 2, ""),
+        ('[acronyms]\nNATO = "spelled"\n', 2, "NATO"),
+        ('Gwadar = "a"\n[words.gwadar]\nsay = "b"\n', 2, "already given"),
+    ],
+)
+def test_bad_toml_entries_name_the_file_and_line(tmp_path, text, line, words):
+    path = _toml(tmp_path, text)
+    with pytest.raises(LexiconError) as caught:
+        load_lexicon(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: ") and words in message
+    assert "\n" not in message
+
+
+PLS = """<?xml version="1.0" encoding="UTF-8"?>
+<lexicon version="1.0" xmlns="http://www.w3.org/2005/01/pronunciation-lexicon"
+         alphabet="ipa" xml:lang="en">
+  <lexeme>
+    <grapheme>Gwadar</grapheme>
+    <phoneme>ɡwɑːdər</phoneme>
+  </lexeme>
+  <lexeme>
+    <grapheme>CPEC</grapheme>
+    <alias>see peck</alias>
+  </lexeme>
+</lexicon>
+"""
+
+
+def test_pls_lexicon(tmp_path):
+    path = _toml(tmp_path, PLS, "names.pls")
+    lexicon = load_lexicon(path)
+    assert [(e.written, e.respelling, e.ipa, e.where) for e in lexicon.entries] == [
+        ("Gwadar", "Gwadar", "ɡwɑːdər", f"{path}:4"),
+        ("CPEC", "see peck", None, f"{path}:8"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (PLS.replace("<lexeme>", "<lexeme", 1), "not well-formed"),
+        (
+            PLS.replace("<lexicon", '<!DOCTYPE x [<!ENTITY a "aaaa">]>\n<lexicon', 1),
+            "DOCTYPE is not allowed",
+        ),
+        (PLS.replace("see peck", ""), "empty respelling"),
+        (PLS.replace('alphabet="ipa"', 'alphabet="x-sampa"'), "alphabet 'x-sampa'"),
+        ("<lexicon/>", "not a PLS 1.0 lexicon"),
+    ],
+)
+def test_bad_pls_files_name_the_file_and_line(tmp_path, text, words):
+    path = _toml(tmp_path, text, "names.pls")
+    with pytest.raises(LexiconError, match=rf"^{path}:\d+: .*{words}"):
+        load_lexicon(path)
+
+
+def test_the_project_lexicon_is_the_named_file_else_pronunciations_toml(tmp_path):
+    assert project_lexicon(tmp_path, Settings()) == Lexicon()
+    _toml(tmp_path, 'Gwadar = "Gwah-dur"\n')
+    assert [e.written for e in project_lexicon(tmp_path, Settings()).entries] == ["Gwadar"]
+    named = _toml(tmp_path, PLS, "names.pls")
+    lexicon = project_lexicon(tmp_path, Settings(lexicon=named))
+    assert [e.written for e in lexicon.entries] == ["Gwadar", "CPEC"]
+
+
+def test_front_matter_pronunciations_are_entries_with_their_lines(tmp_path):
+    text = (
+        "---\ntitle: Ports\npronunciations:\n  Gwadar: Gwah-dur\n"
+        "  Panjgur: {say: Punj-goor, ipa: pʌndʒɡʊr}\n---\n\nGwadar and Panjgur.\n"
+    )
+    article = parse_article(text, tmp_path / "a.md")
+    lexicon = article_lexicon(article)
+    assert [(e.written, e.respelling, e.where) for e in lexicon.entries] == [
+        ("Gwadar", "Gwah-dur", f"{tmp_path / 'a.md'}:4"),
+        ("Panjgur", "Punj-goor", f"{tmp_path / 'a.md'}:5"),
+    ]
+    bad = text.replace("Gwah-dur", '""')
+    with pytest.raises(LexiconError, match=rf"^{tmp_path / 'a.md'}:4: empty respelling"):
+        article_lexicon(parse_article(bad, tmp_path / "a.md"))
