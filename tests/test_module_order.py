@@ -22,6 +22,7 @@ ORDER = [
     "config",
     # the article and what is said
     "source",
+    "normalise",  # written forms said as words: numbers, money, dates, abbreviations
     "lexicon",  # how words are said: the project's pronunciations
     "spoken",  # a sentence as the engine is given it, mapped back to the written one
     "script",
