@@ -164,8 +164,11 @@ def words_report(
         name = engine_name(settings, article)
         speaker = engine or engines.setdefault(name, default_engine(name))
         checked = has_dictionary(article.language)
-        words = unknown_words(article, lines, lexicon.with_entries(article_lexicon(article)))
-        words = _with_ipa(words if checked else [], speaker, voice_for(article, settings, speaker))
+        found = []
+        if checked:
+            found = unknown_words(article, lines, lexicon.with_entries(article_lexicon(article)))
+        # The voice is settled only for words to say: a language no voice speaks has none.
+        words = _with_ipa(found, speaker, voice_for(article, settings, speaker)) if found else ()
         reports.append(
             ArticleWords(_shown(path, project), article.language, speaker.name, words, checked)
         )
@@ -175,7 +178,8 @@ def words_report(
 def _with_ipa(
     words: list[UnknownWord], engine: SpeechEngine, voice: VoiceSettings
 ) -> tuple[UnknownWord, ...]:
-    said = engine_phonemes(engine, "\n".join(w.word for w in words), voice) if words else None
+    """The words with the IPA the engine says them with, in the article's voice."""
+    said = engine_phonemes(engine, "\n".join(w.word for w in words), voice)
     if said is None:
         return tuple(words)
     return tuple(

@@ -54,9 +54,9 @@ class FakeEngine:
         ]
 
     def phonemes(self, text: str, voice: VoiceSettings) -> str:
-        """Fake phonemes: each line's words, lower case, in slashes ("/gwadar/")."""
+        """Fake phonemes: each line's words, lower case, stressed ("ˈgwadar")."""
         return "\n".join(
-            " ".join(f"/{w}/" for w in re.findall(r"[^\W_]+", line.lower()))
+            " ".join(f"ˈ{w}" for w in re.findall(r"[^\W_]+", line.lower()))
             for line in text.split("\n")
         )
 
