@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from audio_edition.config import Settings
+from audio_edition.build import EditionResult, build
+from audio_edition.config import Settings, load_settings
+from audio_edition.engines.fake import FakeEngine
+from audio_edition.errors import AudioEditionError
 from audio_edition.lexicon import (
     Entry,
     Lexicon,
@@ -232,3 +238,142 @@ def test_front_matter_pronunciations_are_entries_with_their_lines(tmp_path):
     bad = text.replace("Gwah-dur", '""')
     with pytest.raises(LexiconError, match=rf"^{tmp_path / 'a.md'}:4: empty respelling"):
         article_lexicon(parse_article(bad, tmp_path / "a.md"))
+
+
+# ------------------------------------------------------------------------ builds (fake engine)
+
+ARTICLE = """\
+---
+title: Notes from Gwadar
+---
+The boats came in at dawn. Gwadar's harbour was quiet.
+
+The market opened late. Fish from Gwadar sold quickly.
+"""
+TEXT_FORMATS = ("vtt", "chapters-json")
+
+
+@pytest.fixture
+def harbour(tmp_path: Path) -> Path:
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "harbour.md").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "pronunciations.toml").write_text('Gwadar = "Gwah-dur"\n', encoding="utf-8")
+    return tmp_path
+
+
+def _fake_build(project: Path, engine: FakeEngine) -> EditionResult:
+    engine.spoken.clear()
+    settings = replace(load_settings(project), formats=TEXT_FORMATS)
+    [result] = build(project=project, settings=settings, engine=engine)
+    return result
+
+
+def test_the_engine_says_the_respelling_and_the_captions_show_the_word(harbour):
+    engine = FakeEngine()
+    _fake_build(harbour, engine)
+    assert "Gwah-dur's harbour was quiet." in engine.spoken
+    assert not any("Gwadar" in said for said in engine.spoken)
+    captions = (harbour / "audio" / "harbour.vtt").read_text(encoding="utf-8")
+    shown = re.sub(r"<[^>]*>", "", captions)  # the word timestamps set aside
+    assert "Gwadar's harbour was quiet." in shown and "Gwah" not in shown
+    manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
+    sentence = manifest["paragraphs"][0]["sentences"][1]
+    assert sentence["text"] == "Gwadar's harbour was quiet."
+    assert sentence["spoken"] == "Gwah-dur's harbour was quiet."
+    assert [w["text"] for w in sentence["words"]] == ["Gwadar's", "harbour", "was", "quiet"]
+    assert manifest["paragraphs"][0]["sentences"][0]["spoken"] is None
+    assert manifest["pronunciations"] == [
+        {"written": "Gwadar", "respelling": "Gwah-dur", "ipa": None, "case_sensitive": False}
+    ]
+
+
+def test_changing_an_entry_re_speaks_exactly_the_utterances_holding_the_word(harbour):
+    engine = FakeEngine()
+    assert _fake_build(harbour, engine).synthesized == 6
+    assert _fake_build(harbour, engine).synthesized == 0  # the fast path: nothing changed
+    (harbour / "pronunciations.toml").write_text('Gwadar = "Gwaa-dar"\n', encoding="utf-8")
+    result = _fake_build(harbour, engine)
+    # Two sentences, and both announcements (the title has the word); nothing else.
+    assert (result.synthesized, result.reused) == (4, 2)
+    assert all("Gwaa-dar" in said for said in engine.spoken)
+
+
+def test_front_matter_entries_go_over_the_projects(harbour):
+    engine = FakeEngine()
+    article = harbour / "text" / "harbour.md"
+    article.write_text(
+        ARTICLE.replace("---\nThe", "pronunciations:\n  Gwadar: Gwod-ur\n---\nThe"),
+        encoding="utf-8",
+    )
+    _fake_build(harbour, engine)
+    assert "Gwod-ur's harbour was quiet." in engine.spoken
+
+
+def test_a_bad_lexicon_builds_nothing(harbour):
+    (harbour / "pronunciations.toml").write_text('Gwadar = ""\n', encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"pronunciations.toml:1: empty respelling"):
+        _fake_build(harbour, FakeEngine())
+    assert not (harbour / "audio" / "harbour.vtt").exists()
+
+
+def test_an_ipa_entry_is_said_in_the_engines_phoneme_markup(harbour):
+    (harbour / "pronunciations.toml").write_text(
+        'Gwadar = { say = "Gwah-dur", ipa = "ɡwˈɑːdɚ" }\n', encoding="utf-8"
+    )
+    engine = FakeEngine()
+    _fake_build(harbour, engine)
+    assert "[[ɡwˈɑːdɚz]] harbour was quiet." in engine.spoken
+    manifest = json.loads((harbour / "audio" / "harbour.json").read_text(encoding="utf-8"))
+    words = manifest["paragraphs"][0]["sentences"][1]["words"]
+    assert [w["text"] for w in words] == ["Gwadar's", "harbour", "was", "quiet"]
+
+
+def test_ipa_the_engine_cannot_take_builds_nothing(harbour):
+    (harbour / "pronunciations.toml").write_text(
+        'Shaban = "Sha-baan"\nGwadar = { say = "Gwah-dur", ipa = "ɡw☃dɚ" }\n', encoding="utf-8"
+    )
+    # Checked with the article's engine: the article's build fails, naming the entry.
+    with pytest.raises(AudioEditionError, match=r"pronunciations.toml:2: IPA for 'Gwadar'.*☃"):
+        _fake_build(harbour, FakeEngine())
+    assert not (harbour / "audio").exists() or not list((harbour / "audio").glob("harbour.*"))
+
+
+def test_brackets_the_article_wrote_are_not_read_as_phonemes():
+    markup = FakeEngine().phoneme_markup
+    spoken = spoken_text("See [[Gwadar]] and [[x]].", Lexicon((GWADAR,)), markup)
+    assert "[[" not in spoken.text and "Gwah-dur" in spoken.text
+    assert spoken_text("See [[x]].", Lexicon()).text == "See [[x]]."  # no markup: as written
+
+
+def test_the_epub_lexicon_reads_back_as_the_entries_used(tmp_path):
+    from audio_edition.edition import Pronunciation
+    from audio_edition.formats.epub import pls
+
+    class Edition:  # what pls() reads of an edition
+        language = "en"
+        pronunciations = [
+            Pronunciation("Gwadar", "Gwah-dur", "ɡwˈɑːdɚ"),
+            Pronunciation("Pearl & Continental", "Purl Conti-nental"),
+        ]
+
+    path = tmp_path / "lexicon.pls"
+    path.write_text(pls(Edition()), encoding="utf-8")
+    read = load_lexicon(path)
+    assert [(e.written, e.ipa) for e in read.entries] == [
+        ("Gwadar", "ɡwˈɑːdɚ"),
+        ("Pearl & Continental", None),
+    ]
+    assert read.entries[1].respelling == "Purl Conti-nental"
+
+
+def test_status_counts_with_the_lexicon_as_the_build_does(harbour):
+    from audio_edition.maintenance import status
+
+    engine = FakeEngine()
+    _fake_build(harbour, engine)
+    settings = replace(load_settings(harbour), formats=TEXT_FORMATS)
+    article = harbour / "text" / "harbour.md"
+    assert status(article, harbour, settings, engine)[0] == []  # all in the cache
+    (harbour / "pronunciations.toml").write_text('Gwadar = "Gwaa-dar"\n', encoding="utf-8")
+    todo, total = status(article, harbour, settings, engine)
+    assert (len(todo), total) == (4, 6)

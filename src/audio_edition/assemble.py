@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 import numpy as np
 from pydub import AudioSegment
@@ -29,6 +29,9 @@ from .config import Pauses
 from .encode import AAC, MP3, SAMPLE_RATE, Codec, segment_samples
 from .files import hash_key, sha256_file
 from .loudness import apply_gain
+
+if TYPE_CHECKING:
+    from .spoken import SpokenText
 
 CODECS: tuple[Codec, ...] = (AAC, MP3)  # every segment is aligned for all of them
 
@@ -42,6 +45,7 @@ class Spoken:
     clip: ClipInfo
     gain_db: float
     owner: str | int  # its paragraph's number, or "opening" / "closing"
+    spoken: SpokenText | None = None  # the text as said, when it differs from ``text``
 
     @property
     def samples(self) -> int:

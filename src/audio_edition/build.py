@@ -130,6 +130,7 @@ class Builder:
         self._cache: Cache | None = None
         self._held: contextlib.ExitStack | None = None
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
+        self._lexicon = None
 
     @property
     def cache(self) -> Cache:
@@ -156,6 +157,14 @@ class Builder:
             finally:
                 self._held = None
 
+    def project_lexicon(self):
+        """The project's pronunciation lexicon (lexicon.py), read once per build."""
+        if self._lexicon is None:
+            from .lexicon import project_lexicon
+
+            self._lexicon = project_lexicon(self.project, self.settings)
+        return self._lexicon
+
     def input_key(self, raw: bytes) -> str:
         """Everything that decides an edition, known before parsing: for the fast path."""
         s = self.settings
@@ -179,6 +188,9 @@ class Builder:
             "engine": self.engine.identity(),
             "ffmpeg": ffmpeg_identity() if needs_ffmpeg(s.formats) else None,
         }
+        lexicon = self.project_lexicon()
+        if lexicon.entries or lexicon.acronyms:  # none: the key is as it was before lexicons
+            payload["lexicon"] = lexicon.fingerprint()
         return hash_key(payload)
 
     def build(self, path: Path) -> EditionResult:
@@ -240,6 +252,7 @@ class Builder:
         from .edition import Voice
         from .formats import codecs_for
         from .layout import Layout, lay_out_edition, plan
+        from .lexicon import lexicon_for
         from .script import utterance_script
         from .source import article_from_bytes
         from .synthesis import Synthesis, voice_for, voice_name, voice_words
@@ -247,7 +260,10 @@ class Builder:
         article = article_from_bytes(raw, path)
         engine = self.engine_for(article)
         voice = voice_for(article, self.settings, engine)
-        items = utterance_script(article, self.settings, voice_words(engine, voice.voice))
+        # Every IPA in the lexicon checked against the engine before anything is spoken.
+        lexicon, markup = lexicon_for(self.project_lexicon(), article, engine)
+        words = voice_words(engine, voice.voice)
+        items = utterance_script(article, self.settings, words, lexicon, markup)
         synthesis = self._attempt.synthesis = Synthesis(
             self.cache, engine, self.settings, self.progress
         )
@@ -401,6 +417,7 @@ def build(
         check_ffmpeg()
     prepare_out(out)
     builder = Builder(project, out, settings, engine, progress, notify)
+    builder.project_lexicon()  # a bad lexicon: one error, before any article is built
     results: list[EditionResult] = []
     failures: list[AudioEditionError] = []
     with output_lock(out, notify), builder.sharing_cache():

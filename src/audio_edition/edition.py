@@ -271,6 +271,32 @@ class Voice:
 
 
 @dataclass(frozen=True)
+class Pronunciation:
+    """A lexicon entry the edition was read with: a written word or phrase, its
+    respelling, and its IPA if known (the EPUB's PLS lexicon is written from these)."""
+
+    written: str
+    respelling: str
+    ipa: str | None = None
+    case_sensitive: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "written": self.written,
+            "respelling": self.respelling,
+            "ipa": self.ipa,
+            "case_sensitive": self.case_sensitive,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Pronunciation:
+        case = data.get("case_sensitive", False)
+        if not isinstance(case, bool):
+            raise TypeError(f"not a boolean: {case!r}")
+        return cls(_str(data["written"]), _str(data["respelling"]), _opt_str(data.get("ipa")), case)
+
+
+@dataclass(frozen=True)
 class Loudness:
     """The loudness the edition was normalised to; ``predicted_lufs`` None for silence."""
 
@@ -319,6 +345,8 @@ class Edition:
     paragraphs: list[Paragraph]
     sample_rate: int = SAMPLE_RATE
     summary: str | None = None  # front matter ``summary`` (the podcast feed's description)
+    # The pronunciation lexicon's entries the edition was read with, in the order first said.
+    pronunciations: list[Pronunciation] = field(default_factory=list)
 
     @property
     def duration_ms(self) -> int:
@@ -363,6 +391,13 @@ class Edition:
             },
             "chapters": [c.to_json() for c in self.chapters],
             "paragraphs": [p.to_json() for p in self.paragraphs],
+            # Only when there are any: an edition read without a lexicon is written as
+            # before, and its content key (and so its files) stay the same.
+            **(
+                {"pronunciations": [p.to_json() for p in self.pronunciations]}
+                if self.pronunciations
+                else {}
+            ),
         }
 
     @classmethod
@@ -385,6 +420,7 @@ class Edition:
             paragraphs=[Paragraph.from_json(p) for p in data["paragraphs"]],
             sample_rate=_int(data["sample_rate"]),
             summary=_opt_str(data.get("summary")),
+            pronunciations=[Pronunciation.from_json(p) for p in data.get("pronunciations", [])],
         )
 
 

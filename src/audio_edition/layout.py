@@ -77,7 +77,7 @@ class Layout:
                     continue
                 clip = clip_of(part)
                 gain = clip_gain(clip.loudness, target, ceiling)
-                yield Spoken(part.role, part.text, clip, gain, owner)
+                yield Spoken(part.role, part.text, clip, gain, owner, part.spoken)
 
     @contextmanager
     def encoder(

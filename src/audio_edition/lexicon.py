@@ -204,6 +204,15 @@ def article_lexicon(article: Article) -> Lexicon:
     )
 
 
+def lexicon_for(
+    project: Lexicon, article: Article, engine: object
+) -> tuple[Lexicon, Callable[[str], str] | None]:
+    """The lexicon an article is said with (its front matter's entries over the project's),
+    every IPA checked against the engine's ``phoneme_markup``; and that markup, if any."""
+    markup = getattr(engine, "phoneme_markup", None)
+    return project.with_entries(article_lexicon(article)).checked(markup), markup
+
+
 def _toml_lexicon(text: str, path: Path) -> Lexicon:
     try:
         data = tomllib.loads(text)

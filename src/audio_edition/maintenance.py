@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .config import Settings
 from .edition import read_manifest
+from .lexicon import lexicon_for, project_lexicon
 from .outputs import edition_article, output_lock, write_indexes
 from .script import Item, utterance_script
 from .speech import SpeechEngine
@@ -33,7 +34,8 @@ def status(
 
     article = read_article(path, project)
     voice = voice_for(article, settings, engine)
-    items = utterance_script(article, settings, voice_words(engine, voice.voice))
+    lexicon, markup = lexicon_for(project_lexicon(project, settings), article, engine)
+    items = utterance_script(article, settings, voice_words(engine, voice.voice), lexicon, markup)
     synthesis = Synthesis(project_cache(project, settings, notify), engine, settings, Progress())
     keys = synthesis.clip_keys(items, voice)
     todo = {

@@ -23,6 +23,7 @@ from .edition import (
     Loudness,
     Manifest,
     Paragraph,
+    Pronunciation,
     Sentence,
     Voice,
     Word,
@@ -34,7 +35,7 @@ from .files import atomic_write_bytes, hash_key
 from .pcm import SAMPLE_RATE, samples_to_ms
 
 if TYPE_CHECKING:  # only for types: reading a manifest must stay cheap (the no-change path)
-    from .assemble import Segment
+    from .assemble import Segment, Spoken
     from .source import Article
     from .source import Paragraph as SourceParagraph
 
@@ -121,7 +122,17 @@ def build_manifest(
         paragraphs=paragraphs,
         sample_rate=SAMPLE_RATE,
         summary=article.summary,
+        pronunciations=_pronunciations(segments),
     )
+
+
+def _pronunciations(segments: Sequence[Segment]) -> list[Pronunciation]:
+    """The lexicon entries the edition was said with, in the order first said."""
+    entries = [e for seg in segments for p in seg.clips() if p.spoken for e in p.spoken.entries]
+    return [
+        Pronunciation(e.written, e.respelling, e.ipa, e.case_sensitive)
+        for e in dict.fromkeys(entries)
+    ]
 
 
 def _announcement(kind: str, found: list | None) -> Announcement | None:
@@ -140,7 +151,8 @@ def _paragraph(article: Article, number: int, spans: list) -> Paragraph:
             s.text,
             samples_to_ms(a),
             samples_to_ms(b),
-            words=sentence_words(s.text, s.clip.words, a, b),
+            spoken=s.spoken.text if s.spoken is not None else None,
+            words=sentence_words(s.text, _written_events(s), a, b),
         )
         for i, (s, a, b) in enumerate((x for x in spans if x[0].role == "sentence"), start=1)
     ]
@@ -163,6 +175,15 @@ def _paragraph(article: Article, number: int, spans: list) -> Paragraph:
         else None,
         sentences=sentences,
     )
+
+
+def _written_events(spoken: Spoken) -> Sequence:
+    """The clip's word events with their offsets in the written text: the engine was given
+    the spoken text (respellings, numbers in words), the words shown are those written."""
+    if spoken.spoken is None:
+        return spoken.clip.words
+    to_display = spoken.spoken.display_offset
+    return [(to_display(offset), length, sample) for offset, length, sample in spoken.clip.words]
 
 
 def sentence_words(text: str, events: Sequence, start: int, end: int) -> list[Word]:

@@ -4,12 +4,20 @@ From the parsed article and the settings: the opening announcement, each paragra
 heading and sentences, the closing announcement. Each entry knows its paragraph (its
 "owner") and where it stands in the article, for error messages. An over-long heading or
 announcement is said in parts, as an over-long sentence is.
+
+Each entry holds its text as written (what captions and pages show) and as said
+(``spoken``: the pronunciation lexicon's respellings or phonemes and normalised numbers,
+what the engine is given and a clip's cache key covers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+from .lexicon import Lexicon
+from .spoken import SpokenText, spoken_text
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -24,11 +32,25 @@ class Item:
     text: str
     owner: str | int  # its paragraph's number, or "opening" / "closing"
     label: str  # where it is, for error messages
+    spoken: SpokenText | None = None  # how it is said; None: as written
+
+    @property
+    def said(self) -> str:
+        """The text the engine is given."""
+        return self.spoken.text if self.spoken is not None else self.text
 
 
-def utterance_script(article: Article, settings: Settings, voice: str = "") -> list[Item]:
+def utterance_script(
+    article: Article,
+    settings: Settings,
+    voice: str = "",
+    lexicon: Lexicon | None = None,
+    markup: Callable[[str], str] | None = None,
+) -> list[Item]:
     """Every utterance of the edition, in order; ``voice`` names the voice in the
-    announcements' ``{voice}`` (", Joe, a natural voice made with Piper"), or is empty."""
+    announcements' ``{voice}`` (", Joe, a natural voice made with Piper"), or is empty.
+    Each is said with the ``lexicon`` (the engine's phoneme ``markup`` for an entry's IPA)
+    and normalised."""
     items: list[Item] = []
     name = article.path.name
     if settings.opening:
@@ -45,7 +67,13 @@ def utterance_script(article: Article, settings: Settings, voice: str = "") -> l
     if settings.closing:
         text = announcement(settings.closing, article, voice)
         items += _spoken("announcement", text, "closing", f"{name}: closing announcement")
-    return items
+    lexicon = lexicon or Lexicon()
+    return [_said(item, lexicon, markup, article.language) for item in items]
+
+
+def _said(item: Item, lexicon: Lexicon, markup: Callable[[str], str] | None, language: str) -> Item:
+    spoken = spoken_text(item.text, lexicon, markup, language)
+    return replace(item, spoken=spoken) if spoken.changed else item
 
 
 def announcement(template: str, article: Article, voice: str = "") -> str:

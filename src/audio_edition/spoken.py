@@ -10,10 +10,12 @@ the spoken text (an engine's word event) back to the written word it belongs to.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .lexicon import Entry, Lexicon, LexiconError, Match
+from .normalise import Rewrite, normalise
 
 # IPA of an English possessive or plural ending, by the sound it follows.
 _SIBILANTS = ("s", "z", "ʃ", "ʒ", "tʃ", "dʒ")
@@ -67,7 +69,11 @@ def spoken_text(
     whatever no entry covers."""
     matches = lexicon.matches(display)
     parts = [(m.start, m.end, _said(m, markup)) for m in matches]
-    taken = [(m.start, m.end) for m in matches]
+    if markup is not None:
+        # The engine reads [[...]] as phonemes: brackets the article wrote are not.
+        parts += [(m.start(), m.end(), "((") for m in re.finditer(r"\[\[", display)]
+    parts = _without_overlaps(parts)
+    taken = [(start, end) for start, end, _ in parts]
     parts += [
         (r.start, r.end, r.said)
         for r in _rewrites(display, lexicon.acronyms, language)
@@ -75,6 +81,14 @@ def spoken_text(
     ]
     entries = tuple(dict.fromkeys(m.entry for m in matches))
     return _assemble(display, sorted(parts), entries)
+
+
+def _without_overlaps(parts: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    kept: list[tuple[int, int, str]] = []
+    for part in sorted(parts):
+        if not kept or part[0] >= kept[-1][1]:
+            kept.append(part)
+    return kept
 
 
 def _said(match: Match, markup: Callable[[str], str] | None) -> str:
@@ -99,12 +113,8 @@ def _suffix_ipa(ipa: str, suffix: str) -> str:
     return "s" if last.endswith(_VOICELESS) else "z"
 
 
-def _rewrites(display: str, acronyms: Mapping[str, str], language: str) -> list:
-    """Text normalisation's rewrites of ``display`` (normalise.py), or none before it exists."""
-    try:
-        from .normalise import normalise
-    except ImportError:  # normalise.py lands on its own branch
-        return []
+def _rewrites(display: str, acronyms: Mapping[str, str], language: str) -> list[Rewrite]:
+    """Text normalisation's rewrites of ``display`` (normalise.py)."""
     return normalise(display, acronyms or None, language)
 
 

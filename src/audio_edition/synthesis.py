@@ -76,7 +76,8 @@ class Synthesis:
 
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
         engine_id, vdict = self.engine.identity(), self.engine.settings_key(voice)
-        return [self.cache.clip_key(i.text, engine_id, vdict, SAMPLE_FORMAT) for i in items]
+        # The text as said: a changed lexicon entry re-speaks exactly the sentences it is in.
+        return [self.cache.clip_key(i.said, engine_id, vdict, SAMPLE_FORMAT) for i in items]
 
     def clips(
         self,
@@ -98,7 +99,7 @@ class Synthesis:
             first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
             scratch = self.cache.scratch_dir()
             jobs = [
-                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
+                (Utterance(first[k].said, voice, first[k].label), scratch / f"{k}.wav")
                 for k in missing
             ]
             self.progress.start(article, len(jobs))

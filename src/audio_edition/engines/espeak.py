@@ -59,6 +59,45 @@ def _espeak_version() -> str:
         ) from exc
 
 
+# IPA to eSpeak NG's phoneme mnemonics (its English phoneme table), longest first where
+# one symbol starts another: a lexicon entry's IPA is said as ``[[mnemonics]]``.
+IPA_TO_ESPEAK = {
+    **{"tʃ": "tS", "dʒ": "dZ", "eɪ": "eI", "aɪ": "aI", "aʊ": "aU", "ɔɪ": "OI", "oʊ": "oU"},
+    **{"əʊ": "@U", "ɪə": "i@", "eə": "e@", "ʊə": "U@", "ɜː": "3:", "ɑː": "A:", "ɔː": "O:"},
+    **{"iː": "i:", "uː": "u:", "ɚ": "3", "ɝ": "3:"},
+    # consonants
+    **{c: c for c in "pbtdkfvszhmnlwjx"},
+    **{"ɡ": "g", "θ": "T", "ð": "D", "ʃ": "S", "ʒ": "Z", "ŋ": "N", "ɹ": "r-", "r": "r"},
+    **{"ɫ": "l", "ʔ": "?", "ɾ": "t"},
+    # vowels
+    **{"i": "i", "ɪ": "I", "e": "e", "ɛ": "E", "æ": "a", "a": "a", "ʌ": "V", "ə": "@"},
+    **{"ɐ": "a#", "ɑ": "A:", "ɒ": "0", "ɔ": "O", "o": "o", "ʊ": "U", "u": "u:", "ɜ": "3:"},
+    **{"ᵻ": "I#", "y": "y"},
+    # stress, length, syllables, syllabic consonants, word breaks
+    **{"ˈ": "'", "ˌ": ",", "ː": ":", ".": "", "\u0329": "-", " ": " "},
+}
+_IPA_LONGEST = max(len(k) for k in IPA_TO_ESPEAK)
+
+
+def ipa_to_espeak(ipa: str) -> str:
+    """IPA as eSpeak NG's phoneme mnemonics; ValueError naming a symbol it has none for."""
+    import unicodedata
+
+    ipa = unicodedata.normalize("NFC", " ".join(ipa.replace("/", " ").split()))
+    out, at = [], 0
+    while at < len(ipa):
+        for size in range(_IPA_LONGEST, 0, -1):
+            piece = ipa[at : at + size]
+            if len(piece) == size and piece in IPA_TO_ESPEAK:
+                out.append(IPA_TO_ESPEAK[piece])
+                at += size
+                break
+        else:
+            char = ipa[at]
+            raise ValueError(f"unknown IPA symbol {char!r} (U+{ord(char):04X}) in /{ipa}/")
+    return "".join(out)
+
+
 class EspeakEngine:
     """pyttsx3 over eSpeak NG, run in a pool of persistent worker processes."""
 
@@ -85,6 +124,12 @@ class EspeakEngine:
             SPEAKER, text.split("\n"), voice, "eSpeak NG", "reinstall espeak-ng"
         )
         return "\n".join(lines)
+
+    def phoneme_markup(self, ipa: str) -> str:
+        """IPA as eSpeak's inline phonemes, ``[[gw'A:d@r]]`` (the speaker synthesises with
+        eSpeak's phoneme flag, as the espeak-ng command does); ValueError for a symbol
+        eSpeak has no phoneme for."""
+        return f"[[{ipa_to_espeak(ipa)}]]"
 
     def synthesize(
         self, utterances: Iterable[tuple[Utterance, Path]], jobs: int

@@ -16,6 +16,10 @@ Word events come from eSpeak's synth callback, which the driver registers: the s
 registers its own, which notes each ``espeak_EVENT_WORD`` (its character position and
 its sample) and hands everything on to the driver's.
 
+eSpeak is asked to read ``[[...]]`` as phoneme mnemonics (its PHONEMES flag, which the
+espeak-ng command sets and pyttsx3's driver does not): the lexicon's IPA entries are said
+that way (``EspeakEngine.phoneme_markup``).
+
 Only this module imports pyttsx3, and only inside worker processes (eSpeak can be
 initialised once per process and never cleanly torn down).
 """
@@ -145,9 +149,26 @@ def _failure(exc: BaseException) -> dict:
     return {"ok": False, "why": f"the engine failed ({exc})"}
 
 
+def read_phonemes() -> None:
+    """Have the driver's every ``Synth`` call read ``[[...]]`` as eSpeak phonemes."""
+    from pyttsx3.drivers import _espeak
+
+    synth = _espeak.Synth
+    if getattr(synth, "reads_phonemes", False):
+        return
+
+    def with_phonemes(*args, **kwargs):
+        kwargs["flags"] = kwargs.get("flags", 0) | _espeak.PHONEMES
+        return synth(*args, **kwargs)
+
+    with_phonemes.reads_phonemes = True
+    _espeak.Synth = with_phonemes  # the driver looks it up on the module at each call
+
+
 def open_speaker() -> EspeakSpeaker:
     import pyttsx3
 
+    read_phonemes()
     return EspeakSpeaker(pyttsx3.init("espeak"), settings_in_force())
 
 

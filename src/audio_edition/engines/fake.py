@@ -60,6 +60,16 @@ class FakeEngine:
             for line in text.split("\n")
         )
 
+    def phoneme_markup(self, ipa: str) -> str:
+        """IPA in ``[[...]]``, as eSpeak and Piper take it; ValueError for a character no
+        IPA transcription holds (a digit, a symbol, punctuation but the syllable dot)."""
+        import unicodedata
+
+        for char in ipa:
+            if char not in " ." and unicodedata.category(char)[0] not in "LM":
+                raise ValueError(f"unknown IPA symbol {char!r} (U+{ord(char):04X}) in /{ipa}/")
+        return f"[[{ipa}]]"
+
     def synthesize(
         self, utterances: Iterable[tuple[Utterance, Path]], jobs: int
     ) -> Iterator[SpokenClip]:

@@ -61,6 +61,16 @@ def voice_hash(voice: str) -> str:
     return "-".join(hashes)
 
 
+@lru_cache(maxsize=4)
+def _phoneme_symbols(voice: str) -> frozenset[str]:
+    """The phonemes a voice has ids for (its ``.onnx.json``'s ``phoneme_id_map``)."""
+    import json
+
+    check_piper()
+    config = json.loads(piper_speaker.voice_files(voice)[1].read_text(encoding="utf-8"))
+    return frozenset(config["phoneme_id_map"])
+
+
 class PiperEngine:
     """Piper in a pool of persistent worker processes, one onnxruntime thread each."""
 
@@ -91,6 +101,17 @@ class PiperEngine:
         installed = piper_speaker.INSTALLED.get(voice)
         name = f", {installed[1].split(' (')[0]}," if installed else ","
         return f"{name} a natural-sounding voice made with Piper"
+
+    def phoneme_markup(self, ipa: str) -> str:
+        """IPA as Piper's inline phonemes, ``[[ ɡwˈɑːdɚ ]]``, every symbol checked against
+        the installed voice's phoneme map (a symbol it lacks would be dropped in silence);
+        ValueError names one it cannot take."""
+        known = _phoneme_symbols(next(iter(piper_speaker.INSTALLED)))
+        ipa = " ".join(ipa.replace("/", " ").split())
+        for char in ipa:
+            if char not in known:
+                raise ValueError(f"unknown IPA symbol {char!r} (U+{ord(char):04X}) in /{ipa}/")
+        return f"[[ {ipa} ]]"
 
     def voice_file(self, voice: str) -> str | None:
         """A voice given as a path to an .onnx file (its .onnx.json beside it), checked."""

@@ -6,6 +6,10 @@ and the built MP3: AAC would do too, but Opus fails in Apple Books, Play Books a
 and the MP3 plays everywhere. The package carries the schema.org accessibility metadata
 and claims EPUB Accessibility 1.1 at WCAG 2.2 AA, a claim the tests keep true: EPUBCheck
 finds no error and no warning, Ace by DAISY no violation (tests/test_formats_epub.py).
+
+An edition read with a pronunciation lexicon carries the entries it used as a W3C PLS 1.0
+document (``lexicon.pls``), linked from the text as EPUB 3 says, so a reading system's own
+text-to-speech says those words as the narration does.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ ACTIVE_CLASS = "-epub-media-overlay-active"
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 CERTIFIED_BY = "audio-edition (self-assessment)"
 TEXT, NAV, SMIL, CSS, AUDIO = "text.xhtml", "nav.xhtml", "text.smil", "style.css", "audio.mp3"
+PLS = "lexicon.pls"
 
 CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 <container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
@@ -69,6 +74,8 @@ def write(edition: Edition, audio: dict[str, Path], dest: Path) -> None:
         f"EPUB/{SMIL}": overlay(sections),
         f"EPUB/{CSS}": STYLE,
     }
+    if edition.pronunciations:
+        files[f"EPUB/{PLS}"] = pls(edition)
     with zipfile.ZipFile(dest, "w") as zf:
         # The mimetype comes first and stored, so that a reader can sniff the file type.
         ra.zip_bytes(zf, "mimetype", b"application/epub+zip", zipfile.ZIP_STORED)
@@ -96,7 +103,33 @@ lang="{lang}" xml:lang="{lang}">
 
 def text(edition: Edition, sections: list[ra.Section]) -> str:
     head = f'<link rel="stylesheet" type="text/css" href="{CSS}"/>\n'
+    if edition.pronunciations:
+        lang = esc(edition.language)
+        head += (
+            f'<link rel="pronunciation" type="application/pls+xml" hreflang="{lang}" '
+            f'href="{PLS}"/>\n'
+        )
     return _xhtml(edition, edition.title, ra.body(sections), head)
+
+
+def pls(edition: Edition) -> str:
+    """The lexicon entries the edition was read with, as a PLS 1.0 document: the IPA where
+    the entry gives it, else the respelling as an alias."""
+    lexemes = []
+    for entry in edition.pronunciations:
+        said = (
+            f"<phoneme>{esc(entry.ipa)}</phoneme>"
+            if entry.ipa
+            else f"<alias>{esc(entry.respelling)}</alias>"
+        )
+        lexemes.append(f"<lexeme><grapheme>{esc(entry.written)}</grapheme>{said}</lexeme>")
+    body = "\n".join(lexemes)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<lexicon version="1.0" xmlns="http://www.w3.org/2005/01/pronunciation-lexicon" \
+alphabet="ipa" xml:lang="{esc(edition.language)}">
+{body}
+</lexicon>
+"""
 
 
 def nav(edition: Edition, sections: list[ra.Section]) -> str:
@@ -180,6 +213,12 @@ def accessibility(edition: Edition, sections: list[ra.Section]) -> list[tuple[st
     ]
 
 
+def _pls_item(edition: Edition) -> str:
+    if not edition.pronunciations:
+        return ""
+    return f'<item id="lexicon" href="{PLS}" media-type="application/pls+xml"/>\n'
+
+
 def package(edition: Edition, sections: list[ra.Section]) -> str:
     duration = ra.clock(edition.duration_ms)
     dc = [
@@ -219,7 +258,7 @@ xml:lang="{esc(edition.language)}">
 <item id="overlay" href="{SMIL}" media-type="application/smil+xml"/>
 <item id="css" href="{CSS}" media-type="text/css"/>
 <item id="audio" href="{AUDIO}" media-type="audio/mpeg"/>
-</manifest>
+{_pls_item(edition)}</manifest>
 <spine>
 <itemref idref="text"/>
 </spine>
