@@ -67,6 +67,16 @@ def test_say_writes_audio_and_a_lexicon_entry_changes_what_is_said(tmp_path):
     assert 1.0 < _seconds(tmp_path / "after.ogg") < 4.0
 
 
+def test_say_with_an_ipa_entry_says_its_phonemes(tmp_path):
+    (tmp_path / "pronunciations.toml").write_text(
+        'Gwadar = { say = "Gwah-dur", ipa = "ɡwˈɑːdɚ" }\n', encoding="utf-8"
+    )
+    text, ipa = _say(tmp_path, "Gwadar's port", "--out", "a.wav")
+    assert text.startswith("[[") and "Gwadar" not in text  # eSpeak's phoneme input
+    assert ipa.startswith("ɡwˈɑːdɚz ")  # the entry's IPA, with the possessive
+    assert 0.5 < _seconds(tmp_path / "a.wav") < 3.0
+
+
 def test_say_normalises_as_a_build_would(tmp_path):
     written = "It cost $3.2m."
     text, ipa = _say(tmp_path, written, "--out", "a.wav")
