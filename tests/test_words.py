@@ -94,6 +94,12 @@ def test_words_of_a_markdown_article_leave_out_code_link_targets_and_image_sourc
     assert listed["Zhobraki"].lines == (2,)  # the front matter's title is said too
 
 
+def test_a_markdown_article_of_code_alone_has_no_words_to_check(fake, capsys):
+    (fake / "text" / "a.md").write_text("```\nfooqux = snarfle()\n```\n", encoding="utf-8")
+    result = _run(["words"], capsys)
+    assert (result.returncode, result.stdout) == (0, "text/a.md: 0 words to check\n")
+
+
 def test_words_are_counted_with_their_lines_most_frequent_first(fake):
     (fake / "text" / "a.txt").write_text(
         "Mastung is far. The road to Gwadar runs past Pasni.\n\n"

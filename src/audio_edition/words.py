@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +28,7 @@ from types import SimpleNamespace
 from .build import engine_name, find_articles
 from .config import Settings, load_settings
 from .engines import default_engine
-from .errors import SynthesisError, ToolMissingError, UsageError
+from .errors import SourceError, SynthesisError, ToolMissingError, UsageError
 from .files import atomic_write_bytes, read_article_bytes
 from .lexicon import Lexicon, article_lexicon, project_lexicon
 from .source import MAX_SENTENCE_CHARS, Article, article_from_bytes, collapse_ws
@@ -159,7 +159,7 @@ def words_report(
     reports = []
     for path in find_articles(paths, project):
         data = read_article_bytes(path, project)
-        article = article_from_bytes(data, path, code=False)
+        article = _without_code(data, path)
         lines = data.decode("utf-8").removeprefix("\ufeff").splitlines()  # parsed: valid
         name = engine_name(settings, article)
         speaker = engine or engines.setdefault(name, default_engine(name))
@@ -173,6 +173,15 @@ def words_report(
             ArticleWords(_shown(path, project), article.language, speaker.name, words, checked)
         )
     return reports
+
+
+def _without_code(data: bytes, path: Path) -> Article:
+    """The article without Markdown's code; one that is only code has no words (and one
+    that cannot be built at all fails as the build would)."""
+    try:
+        return article_from_bytes(data, path, code=False)
+    except SourceError:
+        return replace(article_from_bytes(data, path), paragraphs=())
 
 
 def _with_ipa(
