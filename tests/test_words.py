@@ -219,3 +219,11 @@ def test_lexicon_lines_quote_what_toml_needs_quoted():
     )
     (line,) = lexicon_lines([report])
     assert tomllib.loads(line) == {'Zü"rich': 'Zü"rich'}
+
+
+def test_lines_are_counted_as_the_source_counts_them(fake):
+    # A form feed is a space to the source, not a line break.
+    (fake / "text" / "a.txt").write_text(
+        "Mastung\x0c is far,\nPasni is near.\n\nPasni again.\n", encoding="utf-8"
+    )
+    assert _listed(fake)["Pasni"].lines == (2, 4)

@@ -160,19 +160,27 @@ def words_report(
     for path in find_articles(paths, project):
         data = read_article_bytes(path, project)
         article = _without_code(data, path)
-        lines = data.decode("utf-8").removeprefix("\ufeff").splitlines()  # parsed: valid
         name = engine_name(settings, article)
-        speaker = engine or engines.setdefault(name, default_engine(name))
+        if engine is None and name not in engines:
+            engines[name] = default_engine(name)
+        speaker = engine or engines[name]
         checked = has_dictionary(article.language)
         found = []
         if checked:
-            found = unknown_words(article, lines, lexicon.with_entries(article_lexicon(article)))
+            lexicon_here = lexicon.with_entries(article_lexicon(article))
+            found = unknown_words(article, _lines(data), lexicon_here)
         # The voice is settled only for words to say: a language no voice speaks has none.
         words = _with_ipa(found, speaker, voice_for(article, settings, speaker)) if found else ()
         reports.append(
             ArticleWords(_shown(path, project), article.language, speaker.name, words, checked)
         )
     return reports
+
+
+def _lines(data: bytes) -> list[str]:
+    """The file's lines as ``source`` counts them (it has parsed the file: it decodes)."""
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _without_code(data: bytes, path: Path) -> Article:
