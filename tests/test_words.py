@@ -194,6 +194,12 @@ def test_say_to_a_file_of_another_kind_is_a_usage_error_and_writes_nothing(fake,
     assert not (fake / "try.flac").exists()
 
 
+def test_say_to_a_folder_is_a_one_line_error(fake, capsys):
+    (fake / "try.wav").mkdir()
+    _fails_cleanly(_run(["say", "Gwadar", "--out", "try.wav"], capsys), 2, "try.wav", "directory")
+    assert not list((fake / "try.wav").iterdir())
+
+
 def test_say_without_ffplay_says_what_to_install(fake, capsys, monkeypatch):
     real = words.shutil.which
     monkeypatch.setattr(words.shutil, "which", lambda n: None if n == "ffplay" else real(n))

@@ -300,7 +300,10 @@ def _export(wav: Path, out: Path) -> None:
         AudioSegment.from_wav(wav).export(buffer, format=kind)
     except Exception as exc:  # pydub runs ffmpeg for mp3 and ogg
         raise SynthesisError(f"{out}: could not encode the {kind} ({_first_line(exc)})") from exc
-    atomic_write_bytes(out, buffer.getvalue())
+    try:
+        atomic_write_bytes(out, buffer.getvalue())
+    except OSError as exc:  # a folder of that name, no permission, a full disk
+        raise UsageError(f"{out}: cannot be written ({exc.strerror or exc})") from None
 
 
 def play(wav: Path) -> None:
