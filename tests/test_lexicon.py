@@ -377,3 +377,28 @@ def test_status_counts_with_the_lexicon_as_the_build_does(harbour):
     (harbour / "pronunciations.toml").write_text('Gwadar = "Gwaa-dar"\n', encoding="utf-8")
     todo, total = status(article, harbour, settings, engine)
     assert (len(todo), total) == (4, 6)
+
+
+def test_the_watcher_watches_the_lexicon_the_settings_name(tmp_path):
+    from audio_edition.watch import Watcher
+
+    named = tmp_path / "lexicons" / "names.pls"
+    named.parent.mkdir()
+    named.write_text(PLS, encoding="utf-8")
+    watcher = Watcher(
+        [], project=tmp_path, engine=FakeEngine(), settings=lambda: Settings(lexicon=named)
+    )
+    assert named.parent.resolve() in watcher._folders()
+    assert watcher.relevant(None, str(named.resolve()))
+    assert watcher.relevant(None, str((tmp_path / "pronunciations.toml").resolve()))
+    assert not watcher.relevant(None, str((named.parent / "other.pls").resolve()))
+
+
+def test_espeak_markup_is_its_phoneme_mnemonics_and_refuses_unknown_symbols():
+    from audio_edition.engines.espeak import EspeakEngine
+
+    markup = EspeakEngine().phoneme_markup
+    assert markup("ɡwˈɑːdɑːɹ") == "[[gw'A:dA:r-]]"
+    assert markup("bɐlˈoʊtʃɪstˌɑːn") == "[[ba#l'oUtSIst,A:n]]"
+    with pytest.raises(ValueError, match=r"unknown IPA symbol 'ʘ' \(U\+0298\)"):
+        markup("ɡwʘ")

@@ -94,6 +94,10 @@ class SpeechEngine(Protocol):
 
     The clip cache key is the utterance's text, ``identity()``, ``settings_key(voice)``
     and ``SAMPLE_FORMAT``: whatever else changes an engine's sound must be in one of them.
+
+    Optional: ``phoneme_markup(ipa) -> str``, the engine's inline markup for IPA phonemes
+    (a pronunciation lexicon's entries are said with it; ValueError names a symbol the
+    engine cannot take); without it, entries are said as their respellings.
     """
 
     name: str  # short, for choosing an engine ("espeak", "fake")

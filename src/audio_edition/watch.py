@@ -106,6 +106,7 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cover_path: Path | None = None
+        self._lexicon_path: Path | None = None
         self.ready = threading.Event()  # set once the saves are being watched
 
     # -- what is watched
@@ -114,20 +115,27 @@ class Watcher:
         for path in self.paths:
             folders.add((path if path.is_dir() else path.parent).resolve())
         self._cover_path = cover = self._cover()
-        if cover is not None:
-            folders.add(cover.parent)
+        self._lexicon_path = lexicon = self._named("lexicon")
+        for path in (cover, lexicon):
+            if path is not None:
+                folders.add(path.parent)
         return sorted(f for f in folders if f.is_dir())
 
     def _cover(self) -> Path | None:
+        return self._named("cover")
+
+    def _named(self, key: str) -> Path | None:
+        """A file the settings name (``cover``, ``lexicon``), if they can be read."""
         try:
-            cover = self.settings().cover
+            path = getattr(self.settings(), key)
         except AudioEditionError:
             return None
-        return Path(cover).resolve() if cover else None
+        return Path(path).resolve() if path else None
 
     def _is_setting(self, path: Path) -> bool:
         top = path.parent == self.project.resolve()
-        return (top and path.name in (CONFIG_FILE, *LEXICONS)) or path == self._cover_path
+        named = (self._cover_path, self._lexicon_path)
+        return (top and path.name in (CONFIG_FILE, *LEXICONS)) or path in named
 
     def _is_article(self, path: Path) -> bool:
         if path.name.startswith(".") or path.suffix.lower() not in ARTICLE_SUFFIXES:
