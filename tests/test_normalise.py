@@ -42,6 +42,8 @@ CASES = [
     ("92 percent", "ninety-two percent"),
     ("a 0.25 share", "a zero point two five share"),
     ("up 12 %", "up twelve percent"),
+    ("up 12.5pc", "up twelve point five percent"),
+    ("a 3:1 ratio", "a three to one ratio"),
     ("2½ years", "two and a half years"),
     # money
     ("$3.2m", "three point two million dollars"),
@@ -58,6 +60,7 @@ CASES = [
     ("$10–20m", "ten to twenty million dollars"),
     ("PKR 700", "seven hundred Pakistani rupees"),
     ("Rs. 500/- each", "five hundred rupees each"),
+    ("Rs1.5tr", "one point five trillion rupees"),
     ("5m people", "five million people"),
     # dates
     ("On 31 January, they", "On the thirty-first of January, they"),
@@ -77,6 +80,8 @@ CASES = [
     ("2019–2024", "twenty nineteen to twenty twenty-four"),
     ("between 2019–2024", "between twenty nineteen and twenty twenty-four"),
     ("2019-20", "twenty nineteen to twenty twenty"),
+    ("in FY24", "in fiscal year twenty-four"),
+    ("FY2024-25", "fiscal year twenty twenty-four twenty-five"),
     ("pp. 4–7", "pages four to seven"),
     ("10-12 km", "ten to twelve kilometers"),
     ("10–12%", "ten to twelve percent"),
@@ -92,6 +97,7 @@ CASES = [
     ("E.g. Gwadar", "For example Gwadar"),
     ("one, i.e. Gwadar", "one, that is Gwadar"),
     ("Pakistan vs. India", "Pakistan versus India"),
+    ("the 9/11 attacks", "the nine eleven attacks"),
     ("5 km", "five kilometers"),
     ("1 km", "one kilometer"),
     ("a 10-km walk", "a ten-kilometer walk"),
@@ -183,6 +189,11 @@ def test_a_rewrite_covers_whole_written_tokens():
 def test_an_abbreviation_that_ends_the_sentence_leaves_it_its_full_stop():
     assert normalised("Ports, roads, etc.") == "Ports, roads, et cetera."
     assert normalised("They live on Main St.") == "They live on Main Street."
+
+
+def test_a_number_too_large_to_name_is_said_digit_by_digit():
+    assert normalised("$1" + ",000" * 300).startswith("one zero zero zero zero")
+    assert normalised("1" + ",000" * 5 + "th") == "one" + " zero" * 15 + " th"
 
 
 def test_other_languages_get_no_rewrites():

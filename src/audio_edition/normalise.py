@@ -11,7 +11,7 @@ rule wins: "$3.2m" is money before "3.2" is a number); num2words does the number
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -80,7 +80,7 @@ CURRENCIES = {
 # A scale after an amount, attached ("$3.2m", "£5bn", "5m people") or as a word
 # ("Rs 50 crore", "$3 million": the currency is said after it).
 SCALE_SUFFIXES = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion"}
-SCALE_SUFFIXES |= {"tn": "trillion"}
+SCALE_SUFFIXES |= {"tn": "trillion", "tr": "trillion"}
 SCALE_WORDS = ("thousand", "million", "billion", "trillion", "lakh", "crore")
 
 # Units after a number: (one, many). "1 km": one kilometer; "10-km walk": ten-kilometer.
@@ -179,6 +179,8 @@ ABBREVIATIONS = {
     "Govt.": "Government",
     "Jr.": "Junior",
     "Sr.": "Senior",
+    "9/11": "nine eleven",
+    "24/7": "twenty-four seven",
 }
 
 # Words before a Roman numeral that numbers something (cardinal: "Chapter four",
@@ -249,7 +251,14 @@ def _num2words() -> Callable[..., str]:
     return num2words
 
 
+# Past the trillions nobody says the number's name (and num2words has none past 10**66):
+# its digits, one by one.
+_LARGEST_NAMED = 10**15 - 1
+
+
 def _words(n: int, to: str, british: bool) -> str:
+    if abs(n) > _LARGEST_NAMED:
+        return " ".join(_DIGITS[int(d)] for d in str(abs(n))) + (" th" if to == "ordinal" else "")
     said = _num2words()(n, lang="en", to=to).replace(",", "")
     return said if british else said.replace(" and ", " ")
 
@@ -304,12 +313,9 @@ class _Context:
     shouting: bool  # most words in capitals: a heading or emphasis, not acronyms
 
     def word_before(self, m: re.Match[str]) -> str:
-        found = re.search(r"(\S+)\s+$", self.text[: m.start()])
-        return found[1] if found else ""
-
-    def word_after(self, m: re.Match[str]) -> str:
-        found = re.match(r"\s+(\S+)", self.text[m.end() :])
-        return found[1] if found else ""
+        # A window, not the whole text before: each look stays short in a long text.
+        found = re.search(r"(\S+)\s+$", self.text[max(0, m.start() - 80) : m.start()])
+        return found[1].lstrip("\"'“‘(") if found else ""
 
 
 # A reader turns a match into the words said, or None when the match is not this kind of
@@ -328,7 +334,7 @@ _RULES: list[_Rule] = []
 
 # Whole written tokens: not inside a longer word or number ("a1", "1.2.3", "1,2", "1/2/26",
 # "0300-1234567").
-_BEFORE = r"(?<![\w.,/])(?<![\w][.,/])(?<!\d[-–])"
+_BEFORE = r"(?<![\w.,/])(?<![\w][.,/])(?<!\d[-–:])"
 _AFTER = r"(?!\w)(?!(?<=\d)[.,:/\-–]\d)"
 
 
@@ -340,9 +346,9 @@ def _rule(name: str, pattern: str, flags: int = 0) -> Callable[[Reader], Reader]
     return register
 
 
-def _alternatives(words: object) -> str:
+def _alternatives(words: Iterable[str]) -> str:
     """A regex alternation of the table's keys, longest first, escaped."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[arg-type]
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _INT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -353,7 +359,7 @@ _MONTH_ABBR = "|".join(m.capitalize() for m in MONTH_ABBREVIATIONS) + r"|Sept"
 _ANY_MONTH = rf"(?:{_MONTH}|(?:{_MONTH_ABBR})\.?)"
 _DAY = r"(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
 _YEAR = r"(?P<y>1[1-9]\d\d|20\d\d)"
-_CAPITALISED = re.compile(r"[\"'“‘(]?[A-Z][a-z]")
+_CAPITALISED = re.compile(r"[A-Z][a-z]")
 
 
 def _month(written: str) -> str:
@@ -384,14 +390,14 @@ def _spell_address(written: str) -> str:
 _TLD = r"com|org|net|gov|edu|info|io|pk|uk|in|us|eu|co|tv|news|int"
 
 
-@_rule("email", r"(?P<a>[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+@_rule("email", r"(?P<a>[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
 def _email(m: re.Match[str], ctx: _Context) -> str:
     return _spell_address(m["a"])
 
 
 @_rule(
     "url",
-    rf"(?:https?://)?(?P<a>(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:{_TLD})"
+    rf"(?:https?://)?(?P<a>(?:www\.)?[A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}}){{0,8}}\.(?:{_TLD})"
     r"(?:/[\w\-./?=&#%~+]*[\w/])?)",
 )
 def _url(m: re.Match[str], ctx: _Context) -> str:
@@ -440,6 +446,17 @@ def _clock(m: re.Match[str], ctx: _Context) -> str | None:
     if m["mi"] and m["mi"] != "00":
         said += " " + _minutes(m["mi"])
     return f"{said} {m['ap'][0].upper()}.M"
+
+
+@_rule("ratio", r"(?P<a>\d+):(?P<b>\d)")
+def _ratio(m: re.Match[str], ctx: _Context) -> str:
+    return f"{cardinal(int(m['a']))} to {cardinal(int(m['b']))}"  # "3:1", not a time
+
+
+@_rule("fiscal year", r"FY ?(?P<y>\d\d|\d{4})(?:[-–/](?P<to>\d\d))?")
+def _fiscal_year(m: re.Match[str], ctx: _Context) -> str:
+    said = f"fiscal year {year(int(m['y']), ctx.british)}"  # "FY24", "FY2024-25"
+    return f"{said} {cardinal(int(m['to']))}" if m["to"] else said
 
 
 @_rule("24-hour time", r"(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)")
@@ -535,7 +552,7 @@ def _decade(m: re.Match[str], ctx: _Context) -> str:
     return _plural(cardinal(int(m["yy"] or m["n"])))
 
 
-@_rule("percent", rf"(?P<num>-?{_NUM})\s?%")
+@_rule("percent", rf"(?P<num>-?{_NUM})(?:\s?%|pc)")  # "12.5pc", as Pakistani papers write it
 def _percent(m: re.Match[str], ctx: _Context) -> str:
     return f"{number(m['num'], ctx.british)} percent"
 
@@ -706,13 +723,15 @@ def normalise(
         return []
     ctx = _Context(text, _british(language), acronyms or {}, _shouting(text))
     taken: list[Rewrite] = []
+    covered = bytearray(len(text))  # 1 where a rewrite is already taken
     for rule in _RULES:  # earlier rules win: "$3.2m" is money before "3.2" is a number
         for m in rule.pattern.finditer(text):
-            if any(m.start() < r.end and r.start < m.end() for r in taken):
+            if any(covered[m.start() : m.end()]):
                 continue
             said = rule.read(m, ctx)
             if said is not None and said != m.group():
                 taken.append(Rewrite(m.start(), _sentence_end(text, m.end()), said))
+                covered[m.start() : m.end()] = b"\1" * (m.end() - m.start())
     return sorted(taken, key=lambda r: r.start)
 
 
