@@ -40,7 +40,7 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600
     return result
 
 
-_NOT_BUILDS = ("status", "voices", "formats", "clean", "--version", "--help", "-h")
+_NOT_BUILDS = ("status", "voices", "formats", "clean", "words", "say", "--version", "--help", "-h")
 
 
 def build_json(project: Path, *args: str, env: dict | None = None) -> dict:

@@ -70,6 +70,7 @@ ORDER = [
     "outputs",
     "maintenance",
     "build",
+    "words",  # the editor's pronunciation tools: the words to check, and say
     "watch",  # the editor's loop: rebuilds on save, and serves the output folder
     "serve",
     "cli",

@@ -249,7 +249,7 @@ def test_version_and_help_are_still_the_programs(here, capsys):
     with pytest.raises(SystemExit) as caught:
         main(["--help"])
     assert caught.value.code == 0
-    assert "{build,status,voices,formats,clean,serve}" in capsys.readouterr().out
+    assert "{build,status,voices,formats,clean,serve,words,say}" in capsys.readouterr().out
 
 
 def test_an_error_naming_a_file_with_a_line_break_stays_on_one_line(here, capsys):

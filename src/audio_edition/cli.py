@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         "--outputs", action="store_true", help="also remove editions whose article is gone"
     )
     _serve_parser(sub)
+    _words_parsers(sub)
     return p
 
 
@@ -193,6 +194,8 @@ COMMANDS = {
     "formats": cmd_formats,
     "clean": cmd_clean,
     "serve": lambda args: cmd_serve(args),
+    "words": lambda args: cmd_words(args),
+    "say": lambda args: cmd_say(args),
 }
 
 
@@ -305,6 +308,63 @@ def _watcher(args: argparse.Namespace, out: Path, publish):
 
 
 # ---------------------------------------------------------------- end of serve and --watch
+
+# ---------------------------------------------------------------- words and say
+# (the editor's pronunciation tools: words.py)
+
+
+def _words_parsers(sub) -> None:
+    w = sub.add_parser("words", help="the words to check: neither in the dictionary nor lexicon")
+    w.add_argument("paths", nargs="*", type=Path, help="articles or folders (default: text/)")
+    w.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    w.add_argument("--lexicon", action="store_true", help="print them as pronunciations.toml lines")
+    w.add_argument("--engine", help="whose phonemes to show: espeak (default) or piper")
+    w.add_argument("--voice", help="engine voice id or name (see `audio-edition voices`)")
+    s = sub.add_parser("say", help="speak a word or sentence with the lexicon applied")
+    s.add_argument("text", help="a word or a sentence")
+    _voice_flags(s)
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--play", action="store_true", help="play it (the default), with ffplay")
+    where.add_argument("--out", type=Path, help="write it to FILE (.wav, .mp3 or .ogg)")
+
+
+def cmd_words(args: argparse.Namespace) -> int:
+    import json
+
+    from .words import lexicon_lines, words_report
+
+    reports = words_report(args.paths, Path(), _settings(args))
+    if args.json:
+        print(json.dumps({"articles": [r.to_json() for r in reports]}, ensure_ascii=False))
+    elif args.lexicon:
+        print("\n".join(lexicon_lines(reports)))
+    else:
+        _print_words(reports)
+    return 0
+
+
+def _print_words(reports) -> None:
+    for r in reports:
+        if not r.checked:
+            print(f"{r.source}: no pronouncing dictionary for language {r.language!r}")
+            continue
+        print(f"{r.source}: {len(r.words)} words to check")
+        for w in r.words:
+            lines = ", ".join(map(str, w.lines))
+            ipa = f"  /{w.ipa}/" if w.ipa else ""
+            print(f"  {w.word:20} {w.count:3}x  line {lines}{ipa}")
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from .words import say
+
+    said = say(args.text, out=args.out, settings=_settings(args))
+    ipa = f" /{said.ipa}/" if said.ipa else ""
+    print(f"said: {said.spoken.text}{ipa}" + (f" -> {said.out}" if said.out else ""))
+    return 0
+
+
+# ---------------------------------------------------------------- end of words and say
 
 # Line breaks and other control characters, which a file name may hold ("a\nb.txt").
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

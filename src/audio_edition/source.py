@@ -113,9 +113,9 @@ def read_article(path: Path, project: Path | None = None) -> Article:
     return article_from_bytes(read_article_bytes(path, project), path)
 
 
-def article_from_bytes(data: bytes, path: Path) -> Article:
+def article_from_bytes(data: bytes, path: Path, *, code: bool = True) -> Article:
     """Parse an article from the bytes of its file (read once by the caller)."""
-    return parse_article(_decode(data, path), path)
+    return parse_article(_decode(data, path), path, code=code)
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -147,15 +147,18 @@ def _error(path: Path, detail: str) -> SourceError:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_article(text: str, path: Path) -> Article:
-    """Parse article text; `path` decides the format (.md/.markdown, else plain text)."""
+def parse_article(text: str, path: Path, *, code: bool = True) -> Article:
+    """Parse article text; `path` decides the format (.md/.markdown, else plain text).
+
+    ``code=False`` leaves out Markdown's code (blocks and inline), which the edition reads
+    but no pronouncing dictionary should be asked about (``audio-edition words``)."""
     path = Path(path)
     text = _normalise(text)
     if not _has_words(text):
         raise _error(path, "is empty")
     meta, body, offset = _split_front_matter(text, path)
     if path.suffix.lower() in MARKDOWN_SUFFIXES:
-        blocks = list(_markdown_blocks(body, offset))
+        blocks = list(_markdown_blocks(body, offset, code))
     else:
         blocks = list(_text_blocks(body, offset))
     blocks = list(_visible(blocks))
@@ -460,9 +463,10 @@ def _markdown_parser() -> MarkdownIt:
     return MarkdownIt("commonmark")
 
 
-def _markdown_blocks(body: str, offset: int) -> Iterator[_Block]:
+def _markdown_blocks(body: str, offset: int, code: bool = True) -> Iterator[_Block]:
     pending: _Block | None = None  # a heading waiting for the paragraph it introduces
-    for block in _markdown_raw_blocks(_markdown_parser().parse(body), offset):
+    tokens = _markdown_parser().parse(body)
+    for block in _markdown_raw_blocks(tokens if code else _without_code(tokens), offset):
         if block.heading is not None:
             if pending is not None:
                 yield pending  # heading followed by heading: it stands alone
@@ -496,6 +500,17 @@ def _markdown_raw_blocks(tokens: list[Token], offset: int) -> Iterator[_Block]:
             text = _html_text(token.content)
             if text:
                 yield _Block(text, line)
+
+
+def _without_code(tokens: list[Token]) -> list[Token]:
+    """The tokens with code blocks left out and inline code made a space (the tokens are
+    this parse's own, so they are changed in place)."""
+    kept = [t for t in tokens if t.type not in ("fence", "code_block")]
+    for token in kept:
+        for n, child in enumerate(token.children or []):
+            if child.type == "code_inline":
+                token.children[n] = Token("text", "", 0, content=" ")
+    return kept
 
 
 def _inline_text(token: Token) -> str:

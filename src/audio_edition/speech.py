@@ -98,6 +98,11 @@ class SpeechEngine(Protocol):
     Optional: ``phoneme_markup(ipa) -> str``, the engine's inline markup for IPA phonemes
     (a pronunciation lexicon's entries are said with it; ValueError names a symbol the
     engine cannot take); without it, entries are said as their respellings.
+
+    Optional: ``phonemes(text, voice) -> str``, how the engine will say ``text`` with
+    ``voice``, in IPA, clauses joined by spaces; a text of several lines gives one line of
+    IPA for each line, so a list of words costs one call (one process), not one each
+    (``engine_phonemes``; used by ``audio-edition words`` and ``say``, and by tests).
     """
 
     name: str  # short, for choosing an engine ("espeak", "fake")
@@ -123,6 +128,12 @@ class SpeechEngine(Protocol):
         is done and verified (``speech_pool.verify_clip``), in any order. Raises
         ``SynthesisError`` naming the utterance's label when one cannot be spoken."""
         ...
+
+
+def engine_phonemes(engine: SpeechEngine, text: str, voice: VoiceSettings) -> str | None:
+    """The engine's IPA for ``text`` (see ``SpeechEngine``), or None if it has none."""
+    phonemes = getattr(engine, "phonemes", None)
+    return phonemes(text, voice) if phonemes is not None else None
 
 
 def resolve_voice(

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .errors import SynthesisError, ToolMissingError
 from .scripts import script_of
-from .speech import SAMPLE_RATE, SpokenClip, Utterance, Voice, WordEvent
+from .speech import SAMPLE_RATE, SpokenClip, Utterance, Voice, VoiceSettings, WordEvent
 
 MAX_ATTEMPTS = 3
 
@@ -135,6 +135,27 @@ def voices_in_worker(speaker: Path, engine: str, mend: str) -> list[Voice]:
     if proc.returncode != 0 or not out.strip():
         raise ToolMissingError(f"{engine} could not list its voices: {mend}")
     return [Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"]) for v in json.loads(out)]
+
+
+def phonemes_in_worker(
+    speaker: Path, texts: list[str], settings: VoiceSettings, engine: str, mend: str
+) -> list[str]:
+    """The IPA of each text, from ``speaker``'s ``phonemes`` in a throwaway worker: one
+    process for them all (the phonemiser initialises an engine that cannot be torn down).
+    ``engine`` and ``mend`` are for the error, as for ``voices_in_worker``."""
+    if not texts:
+        return []
+    proc = _spawn_worker(speaker, "--phonemes")
+    job = json.dumps({"texts": texts, "settings": asdict(settings)})
+    try:
+        out, _ = proc.communicate(job, timeout=60 + 0.05 * sum(map(len, texts)))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise ToolMissingError(f"{engine} did not answer when asked for phonemes") from None
+    if proc.returncode != 0 or not out.strip():
+        raise ToolMissingError(f"{engine} could not give phonemes: {mend}")
+    return json.loads(out)
 
 
 def _spawn_worker(speaker: Path, *args: str) -> subprocess.Popen:

@@ -1,7 +1,7 @@
 """A speech worker process: one engine's speaker, one utterance at a time.
 
 Run by the pool (``speech_pool``) as ``python -P .../audio_edition/speech_worker.py
-SPEAKER [--voices]``, where SPEAKER is the file of an engine's speaker module
+SPEAKER [--voices | --phonemes]``, where SPEAKER is the file of an engine's speaker module
 (``engines/*_speaker.py``). The module is loaded by its path, so a worker never imports
 the audio_edition package (whose ``__init__`` loads the builder: 0.1 s of CPU each); a
 speaker module therefore imports only the standard library and its engine.
@@ -19,7 +19,9 @@ A speaker module has ``open_speaker()``, returning an object with ``voices()`` (
 The worker reads one JSON job per line on stdin and writes one JSON answer per line.
 Engines may print on stdout (pyttsx3's driver does), so the answers go out on a
 duplicate of the original stdout and fd 1 itself is sent to /dev/null. ``--voices``
-prints the voice list instead.
+prints the voice list instead. ``--phonemes`` reads one JSON object ``{"texts": [...],
+"settings": {...}}`` and prints the JSON list of the module's ``phonemes(texts, settings)``:
+the IPA of each text, without opening a speaker (no audio output is set up for it).
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ def load_speaker(path: str):
 
 def main() -> None:
     out = _protocol_out()
-    speaker = load_speaker(sys.argv[1]).open_speaker()
+    module = load_speaker(sys.argv[1])
+    if "--phonemes" in sys.argv[2:]:
+        out.write(json.dumps(module.phonemes(**json.loads(sys.stdin.read()))) + "\n")
+        return
+    speaker = module.open_speaker()
     try:
         if "--voices" in sys.argv[2:]:
             out.write(json.dumps(speaker.voices(), allow_nan=False) + "\n")

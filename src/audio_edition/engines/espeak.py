@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import ToolMissingError
 from ..files import looked_up_once
 from ..speech import SpokenClip, Utterance, Voice, VoiceSettings
-from ..speech_pool import speak_in_workers, voices_in_worker
+from ..speech_pool import phonemes_in_worker, speak_in_workers, voices_in_worker
 
 SPEAKER = Path(__file__).with_name("espeak_speaker.py")
 
@@ -115,6 +115,15 @@ class EspeakEngine:
 
     def voices(self) -> list[Voice]:
         return _list_voices()
+
+    def phonemes(self, text: str, voice: VoiceSettings) -> str:
+        """How eSpeak says ``text`` in IPA; each line of it phonemised on its own, one
+        process for them all."""
+        check_espeak()
+        lines = phonemes_in_worker(
+            SPEAKER, text.split("\n"), voice, "eSpeak NG", "reinstall espeak-ng"
+        )
+        return "\n".join(lines)
 
     def phoneme_markup(self, ipa: str) -> str:
         """IPA as eSpeak's inline phonemes, ``[[gw'A:d@r]]`` (the speaker synthesises with

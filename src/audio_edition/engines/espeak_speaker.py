@@ -170,3 +170,66 @@ def open_speaker() -> EspeakSpeaker:
 
     read_phonemes()
     return EspeakSpeaker(pyttsx3.init("espeak"), settings_in_force())
+
+
+# ---------------------------------------------------------------- phonemes
+# (``speech_worker --phonemes``: no pyttsx3, eSpeak NG's library straight through ctypes)
+
+_SYNCHRONOUS, _CHARS_UTF8, _PHONEMES, _IPA = 2, 1, 0x100, 0x02
+
+
+def phonemes(texts: list[str], settings: dict) -> list[str]:
+    """The IPA eSpeak says each text with, clauses joined by spaces.
+
+    Taken from eSpeak's phoneme trace while it synthesises the text (the audio is thrown
+    away), as ``espeak-ng --ipa`` does: ``espeak_TextToPhonemes`` would be lighter but
+    reads ``[[...]]`` phoneme input as letters, and the lexicon's phonemes come that way.
+    """
+    import os
+    import tempfile
+
+    lib, libc = _libraries()
+    callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(
+        lambda wav, n, events: 0
+    )
+    lib.espeak_SetSynthCallback(callback)
+    if lib.espeak_SetVoiceByName(settings["voice"].encode()) != 0:
+        raise SystemExit(f"eSpeak has no voice {settings['voice']!r}")
+    fd, trace = tempfile.mkstemp(suffix=".ipa")
+    os.close(fd)
+    try:
+        return [_traced(lib, libc, text, trace) for text in texts]
+    finally:
+        os.unlink(trace)
+
+
+def _traced(lib, libc, text: str, trace: str) -> str:
+    f = libc.fopen(trace.encode(), b"w")
+    lib.espeak_SetPhonemeTrace(_IPA, f)
+    data = text.encode("utf-8") + b"\0"
+    lib.espeak_Synth(data, len(data), 0, 1, 0, _CHARS_UTF8 | _PHONEMES, None, None)
+    lib.espeak_Synchronize()
+    lib.espeak_SetPhonemeTrace(0, None)
+    libc.fclose(f)
+    with open(trace, encoding="utf-8", errors="replace") as lines:
+        return " ".join(line.strip() for line in lines if line.strip())
+
+
+def _libraries():
+    import ctypes.util
+
+    lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc.fopen.argtypes, libc.fopen.restype = [ctypes.c_char_p, ctypes.c_char_p], ctypes.c_void_p
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetPhonemeTrace.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+        ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+    ]  # fmt: skip
+    lib.espeak_SetSynthCallback.argtypes = [ctypes.c_void_p]
+    if lib.espeak_Initialize(_SYNCHRONOUS, 0, None, 0) <= 0:
+        raise SystemExit("eSpeak NG could not be initialised")
+    return lib, libc

@@ -13,6 +13,7 @@ Library callers choose it with ``Builder(..., engine=FakeEngine())`` or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -51,6 +52,13 @@ class FakeEngine:
             Voice(v["id"], v["name"], tuple(v["languages"]), v["gender"])
             for v in fake_speaker.voices()
         ]
+
+    def phonemes(self, text: str, voice: VoiceSettings) -> str:
+        """Fake phonemes: each line's words, lower case, stressed ("ˈgwadar")."""
+        return "\n".join(
+            " ".join(f"ˈ{w}" for w in re.findall(r"[^\W_]+", line.lower()))
+            for line in text.split("\n")
+        )
 
     def phoneme_markup(self, ipa: str) -> str:
         """IPA in ``[[...]]``, as eSpeak and Piper take it; ValueError for a character no

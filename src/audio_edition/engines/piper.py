@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import ToolMissingError, UsageError
 from ..speech import SpokenClip, Utterance, Voice, VoiceSettings
-from ..speech_pool import speak_in_workers
+from ..speech_pool import phonemes_in_worker, speak_in_workers
 from . import piper_speaker
 
 SPEAKER = Path(__file__).with_name("piper_speaker.py")
@@ -122,6 +122,13 @@ class PiperEngine:
             if not path.is_file():
                 raise UsageError(f"{path}: no such Piper voice file")
         return str(model)
+
+    def phonemes(self, text: str, voice: VoiceSettings) -> str:
+        """How Piper says ``text`` in IPA (its eSpeak phonemiser, in the voice's eSpeak
+        voice); each line of it phonemised on its own, one process for them all."""
+        check_piper()
+        lines = phonemes_in_worker(SPEAKER, text.split("\n"), voice, "Piper", INSTALL)
+        return "\n".join(lines)
 
     def synthesize(
         self, utterances: Iterable[tuple[Utterance, Path]], jobs: int

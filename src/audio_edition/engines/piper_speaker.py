@@ -157,5 +157,29 @@ def _phoneme_words(voice, word: str) -> list[list[str]]:
     return out
 
 
+def phonemes(texts: list[str], settings: dict) -> list[str]:
+    """The IPA Piper says each text with: its own eSpeak phonemiser, in the voice's eSpeak
+    voice, with ``[[ ... ]]`` phoneme blocks as given. Only the voice's config is read: the
+    phonemiser needs no model."""
+    import unicodedata
+
+    from piper.config import PiperConfig
+    from piper.voice import PiperVoice
+
+    config_path = voice_files(settings["voice"])[1]
+    config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+    voice = PiperVoice(session=None, config=config)
+    out = []
+    for text in texts:
+        said = "".join(c for s in voice.phonemize(text) if text.strip() for c in [*s, " "])
+        # Piper keeps the punctuation among the phonemes (it shapes the phrasing): not IPA.
+        said = " ".join(said.translate(_PUNCTUATION).split())
+        out.append(unicodedata.normalize("NFC", said))
+    return out
+
+
+_PUNCTUATION = str.maketrans(dict.fromkeys(",.;:!?¡¿—…", " "))
+
+
 def open_speaker() -> PiperSpeaker:
     return PiperSpeaker()
