@@ -96,7 +96,7 @@ class Layout:
         from .segment_queue import ClipBoard, SegmentQueue
 
         board = ClipBoard({k: v for k, v in cached.items() if v is not None})
-        with SegmentQueue(max(1, self.settings.jobs), early=1) as queue:
+        with SegmentQueue(max(1, self.settings.jobs), 1, self.cache.entry_lock) as queue:
             try:
                 for members in plan:
                     said = {items[n]: keys[n] for n in members}  # in order
@@ -142,7 +142,10 @@ class Layout:
 
         paths = [self.segment_file(s, codec) for s in self.laid]
         self.used.update(p.stem for p in paths)
-        with self.cache.io("write"), SegmentQueue(max(1, self.settings.jobs)) as queue:
+        with (
+            self.cache.io("write"),
+            SegmentQueue(max(1, self.settings.jobs), None, self.cache.entry_lock) as queue,
+        ):
             for seg, path in zip(self.laid, paths, strict=True):
                 if not self.cache.segment_ok(path):
                     queue.submit(

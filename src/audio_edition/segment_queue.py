@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .cache import ClipInfo
 
 _STOP = None
+EntryLock = Callable[[Path], AbstractContextManager]
 
 
 class SegmentQueue:
@@ -31,7 +33,7 @@ class SegmentQueue:
     worker thread. The first error stops the queue and is raised on exit.
     """
 
-    def __init__(self, jobs: int, early: int | None = None) -> None:
+    def __init__(self, jobs: int, early: int | None = None, lock: EntryLock | None = None) -> None:
         """``jobs`` encoders in all; only ``early`` of them until the ``with`` block ends.
 
         While the block runs, the caller is still speaking the edition, and its speech
@@ -42,6 +44,7 @@ class SegmentQueue:
         self._error: BaseException | None = None
         self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(jobs)]
         self._early = len(self._threads) if early is None else max(1, early)
+        self._lock = lock  # the cache's entry lock (``Cache.entry_lock``)
 
     def __enter__(self) -> SegmentQueue:
         for t in self._threads[: self._early]:
@@ -79,7 +82,7 @@ class SegmentQueue:
             if self._error is not None:
                 continue
             try:
-                encode_stream(*job)
+                encode_stream(*job, lock=self._lock)
             except BaseException as exc:  # raised again in the builder's thread
                 self._error = self._error or exc
 

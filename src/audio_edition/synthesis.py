@@ -8,6 +8,7 @@ its sound; clips not in the cache are spoken by the engine's workers, processed
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -37,6 +38,12 @@ class Progress:
     def advance(self) -> None: ...
 
     def finish(self) -> None: ...
+
+    def batch(self, articles: int) -> None:
+        """A build of several ``articles`` begins (their speech may overlap)."""
+
+    def article_done(self, article: str) -> None:
+        """One article of the batch is over: built, up to date, or failed."""
 
 
 def voice_for(article: Article, settings: Settings, engine: SpeechEngine) -> VoiceSettings:
@@ -97,8 +104,11 @@ class Synthesis:
         if missing:
             first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
             scratch = self.cache.scratch_dir()
+            # Named for this call too: another build, or another article of this batch,
+            # may be speaking the same clip into the same scratch folder at this moment.
+            token = uuid.uuid4().hex[:12]
             jobs = [
-                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
+                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.{token}.wav")
                 for k in missing
             ]
             self.progress.start(article, len(jobs))
@@ -133,7 +143,7 @@ class Synthesis:
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
             for clip in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self.keep_clip, clip.path.stem, clip.path, clip.words))
+                pending.add(pool.submit(self.keep_clip, _key_of(clip.path), clip.path, clip.words))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
         return infos
@@ -148,3 +158,8 @@ class Synthesis:
         info = self.cache.put_clip(key, clip)
         wav.unlink(missing_ok=True)
         return info
+
+
+def _key_of(scratch: Path) -> str:
+    """The clip key of a scratch WAV (``KEY.TOKEN.wav``)."""
+    return scratch.name.split(".", 1)[0]
