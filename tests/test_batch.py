@@ -25,14 +25,14 @@ from audio_edition.script import Item
 from audio_edition.speech import VoiceSettings
 from audio_edition.synthesis import Synthesis
 
-from .conftest import CLI, run_cli
+from .conftest import CLI, build_json, run_cli
 
 SMALL = ("--format", "vtt", "--no-opening", "--no-closing")
 
 
 def _articles(project: Path, count: int, tag: str = "") -> list[Path]:
     """Short articles, no sentence shared between them."""
-    (project / "text").mkdir(exist_ok=True)
+    (project / "text").mkdir(parents=True, exist_ok=True)
     paths = []
     for n in range(1, count + 1):
         path = project / "text" / f"story-{n}.txt"
@@ -186,14 +186,16 @@ def _manifests(out: Path) -> dict[str, dict]:
 
 @pytest.mark.integration
 def test_a_batch_builds_the_same_editions_as_one_article_at_a_time(tmp_path):
+    """Same clips, same editions. eSpeak NG's clips are not byte-for-byte repeatable (6 of
+    20 differed between two cold builds of these articles), so the one-at-a-time builds
+    use the clips the batch made: they must speak nothing and write the same editions."""
     paths = _articles(tmp_path, 4)
     fmt = ("--format", "mp3,vtt")
     batch = run_cli("build", *fmt, "--out", "batch", cwd=tmp_path)
     assert batch.returncode == 0, batch.stderr
-    env = {"AUDIO_EDITION_CACHE": str(tmp_path / "cache-one-by-one")}
     for path in paths:
-        one = run_cli("build", *fmt, "--out", "single", f"text/{path.name}", cwd=tmp_path, env=env)
-        assert one.returncode == 0, one.stderr
+        report = build_json(tmp_path, *fmt, "--out", "single", f"text/{path.name}")
+        assert [e["synthesized"] for e in report["editions"]] == [0]
     batch_manifests = _manifests(tmp_path / "batch")
     assert len(batch_manifests) == 4
     assert batch_manifests == _manifests(tmp_path / "single")
