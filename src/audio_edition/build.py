@@ -140,7 +140,7 @@ class Builder:
         self._cache: Cache | None = None
         self._cache_made = threading.Lock()  # articles of a batch ask for it at once
         self._held: contextlib.ExitStack | None = None
-        self._turns = _Turns(1)
+        self._turns = _Turns(1, settings)
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
 
     @property
@@ -201,7 +201,7 @@ class Builder:
         if len(paths) <= 1:
             return [self._built_or_error(p) for p in paths]
         self.progress.batch(len(paths))
-        self._turns = _Turns(len(paths))
+        self._turns = _Turns(len(paths), self.settings)
         pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="article")
         try:
             futures = [pool.submit(self._built_or_error, p, True) for p in paths]
@@ -210,7 +210,7 @@ class Builder:
             # Stopped (Ctrl-C, a bug): articles not begun are dropped, those under way end.
             pool.shutdown(wait=True, cancel_futures=True)
             self._turns.close()
-            self._turns = _Turns(1)
+            self._turns = _Turns(1, self.settings)
 
     def _built_or_error(self, path: Path, batch: bool = False) -> EditionResult | AudioEditionError:
         try:
@@ -293,7 +293,7 @@ class Builder:
         keys = tried.keys = synthesis.clip_keys(items, voice)
         segment_plan = plan(items, keys)
         cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
-        layout = Layout(self.cache, self.settings)
+        layout = Layout(self.cache, self.settings, self._turns.encoders)
         codecs = codecs_for(formats)
         encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
         with contextlib.ExitStack() as tail:  # the encoders finish after this article's turn
@@ -353,13 +353,15 @@ class _Turns:
     alive from one article to the next until no article is left to speak. A build of
     one article neither waits nor keeps its workers (they stop when its speech ends)."""
 
-    def __init__(self, articles: int) -> None:
+    def __init__(self, articles: int, settings: Settings) -> None:
         self._left = articles  # articles that may still speak
         self._over: set[Path] = set()
         self._speaking = threading.Lock()
         self._counting = threading.Lock()
         self._kept = contextlib.ExitStack()
         self._keeping = False
+        # Segment encoders at once across the batch's articles: --jobs, as for one article.
+        self.encoders = threading.Semaphore(max(1, settings.jobs)) if articles > 1 else None
 
     @contextmanager
     def turn(self, path: Path, speaks: bool) -> Iterator[None]:

@@ -9,6 +9,7 @@ its own audio is left to encode.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -33,7 +34,13 @@ class SegmentQueue:
     worker thread. The first error stops the queue and is raised on exit.
     """
 
-    def __init__(self, jobs: int, early: int | None = None, lock: EntryLock | None = None) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        early: int | None = None,
+        lock: EntryLock | None = None,
+        slots: threading.Semaphore | None = None,
+    ) -> None:
         """``jobs`` encoders in all; only ``early`` of them until the ``with`` block ends.
 
         While the block runs, the caller is still speaking the edition, and its speech
@@ -45,6 +52,8 @@ class SegmentQueue:
         self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(jobs)]
         self._early = len(self._threads) if early is None else max(1, early)
         self._lock = lock  # the cache's entry lock (``Cache.entry_lock``)
+        # Encoders running at once across every queue sharing ``slots`` (a batch's).
+        self._slots = slots or contextlib.nullcontext()
 
     def __enter__(self) -> SegmentQueue:
         for t in self._threads[: self._early]:
@@ -82,7 +91,8 @@ class SegmentQueue:
             if self._error is not None:
                 continue
             try:
-                encode_stream(*job, lock=self._lock)
+                with self._slots:
+                    encode_stream(*job, lock=self._lock)
             except BaseException as exc:  # raised again in the builder's thread
                 self._error = self._error or exc
 
