@@ -172,6 +172,39 @@ def test_a_batch_with_a_bad_article_builds_the_others_and_names_it(tmp_path):
         assert (tmp_path / "audio" / f"{path.stem}.vtt").stat().st_size > 0
 
 
+@pytest.mark.integration
+def test_ctrl_c_stops_every_article_under_way(project):
+    """Interrupted while one article speaks and the next waits for its turn: the build
+    stops at once (neither finishes its edition), with one line and no worker left."""
+    import signal
+    import time
+
+    from .conftest import SAMPLE
+    from .test_bad_input import _alive, _workers_of
+
+    for k in (2, 3):  # more long articles, none sharing a sentence
+        text = SAMPLE.read_text(encoding="utf-8").replace(". ", f", in copy {k}. ")
+        (project / "text" / f"copy-{k}.txt").write_text(text, encoding="utf-8")
+    proc = subprocess.Popen(
+        [*CLI, "build", "--format", "mp3", "--jobs", "1"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    clips = project / ".audio-edition" / "cache" / "clips"
+    while len(list(clips.rglob("*.json"))) < 5 and proc.poll() is None:
+        time.sleep(0.05)  # an article is being spoken
+    workers = _workers_of(proc.pid)
+    assert workers
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "interrupted" in err
+    assert not list((project / "audio").glob("*.mp3"))  # no article went on to the end
+    assert not [pid for pid in workers if _alive(pid)]
+
+
 def _manifests(out: Path) -> dict[str, dict]:
     """Each manifest, less what differs between two builds of the same edition (the
     files' identities: inode and time)."""

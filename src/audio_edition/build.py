@@ -141,6 +141,7 @@ class Builder:
         self._cache_made = threading.Lock()  # articles of a batch ask for it at once
         self._held: contextlib.ExitStack | None = None
         self._turns = _Turns(1, settings)
+        self._stop = threading.Event()
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
 
     @property
@@ -201,11 +202,15 @@ class Builder:
         if len(paths) <= 1:
             return [self._built_or_error(p) for p in paths]
         self.progress.batch(len(paths))
+        self._stop.clear()
         self._turns = _Turns(len(paths), self.settings)
         pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="article")
         try:
             futures = [pool.submit(self._built_or_error, p, True) for p in paths]
             return [f.result() for f in futures]
+        except BaseException:
+            self._stop.set()  # Ctrl-C: the articles under way stop at their next clip
+            raise
         finally:
             # Stopped (Ctrl-C, a bug): articles not begun are dropped, those under way end.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -290,6 +295,7 @@ class Builder:
         voice = voice_for(article, self.settings, engine)
         items = utterance_script(article, self.settings, voice_words(engine, voice.voice))
         synthesis = tried.synthesis = Synthesis(self.cache, engine, self.settings, self.progress)
+        synthesis.stop = self._stop
         keys = tried.keys = synthesis.clip_keys(items, voice)
         segment_plan = plan(items, keys)
         cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}

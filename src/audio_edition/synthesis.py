@@ -8,6 +8,7 @@ its sound; clips not in the cache are spoken by the engine's workers, processed
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -80,6 +81,7 @@ class Synthesis:
         self.settings = settings
         self.progress = progress
         self.made = 0
+        self.stop: threading.Event | None = None  # set: stop speaking (the build is stopped)
 
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
         engine_id, vdict = self.engine.identity(), self.engine.settings_key(voice)
@@ -143,6 +145,8 @@ class Synthesis:
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
             for clip in self.engine.synthesize(jobs, self.settings.jobs):
+                if self.stop is not None and self.stop.is_set():
+                    raise KeyboardInterrupt  # in an article's thread: Ctrl-C reached the main one
                 pending.add(pool.submit(self.keep_clip, _key_of(clip.path), clip.path, clip.words))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
