@@ -19,7 +19,15 @@ Then, when Piper is installed (the ``natural`` extra), the same books read by Pi
 (``--engine piper``): the cold build as a multiple of real time (the edition's length over
 the build's), the edit rebuild's ratio to the cold build, and the tree's peak memory.
 Goals: >= 15x real time on 2 cores; edit <= 0.25x cold on the long book; tree < 1 GB.
-``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``; default all three).
+And a batch (``tests/bench.py batch`` measures only that): 40 generated articles of about
+150 words each, no clip shared between them, built by one ``build`` and by 40 separate
+``build`` commands (each with its own empty cache): the wall times and their ratio (goal
+<= 0.5), and how busy the cores were during the batch (CPU seconds of the whole process
+tree over wall time x cores; goal >= 85%). Other programs running take cores too, so it
+also prints how much of the time the batch had work for every core (threads of its
+process tree running or runnable), which they do not change.
+
+``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``, ``batch``; default all).
 Machines are noisy: these are figures to read, not limits to assert.
 """
 
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -75,10 +84,30 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
-    """Run a command; return (seconds, its own peak RSS, peak PSS and peak RSS of its tree)."""
+def runnable(pid: int) -> int:
+    """How many threads of a process tree are running or waiting for a core (state R)."""
+    count, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stat = (task / "stat").read_text()
+                count += stat[stat.rindex(")") + 2] == "R"
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return count
+
+
+def run(
+    args: list[str], cwd: Path, env: dict | None = None, wanted: list[int] | None = None
+) -> tuple[float, int, int, int]:
+    """Run a command; return (seconds, its own peak RSS, peak PSS and peak RSS of its tree).
+    ``wanted`` gets, every 50 ms, how many cores the tree could use (``runnable``)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak_pss = peak_rss = 0
     done = threading.Event()
 
@@ -87,6 +116,8 @@ def run(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
         while not done.is_set():
             pss, rss = tree_memory(proc.pid)
             peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+            if wanted is not None:
+                wanted.append(runnable(proc.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -274,7 +305,8 @@ def main() -> None:
         (f"half book ({copies // 2} copies)", long_book(copies // 2)),
         (f"long book ({copies} copies)", long_book(copies)),
     ]
-    parts = ["loop"] if sys.argv[1:] == ["loop"] else ["loop", "espeak", "piper"]
+    parts = sys.argv[1:2] if sys.argv[1:] in (["loop"], ["batch"]) else None
+    parts = parts or ["loop", "espeak", "piper", "batch"]
     engines = os.environ.get("BENCH_ENGINES", ",".join(parts)).split(",")
     print(f"cores: {os.cpu_count()}")
     if "loop" in engines:
@@ -283,6 +315,74 @@ def main() -> None:
         espeak_part(books)
     if "piper" in engines:
         piper_part([books[0], books[2]])
+    if "batch" in engines:
+        batch_part()
+
+
+# ---------------------------------------------------------------- a batch of articles
+
+BATCH_ARTICLES = 40
+BATCH_WORDS = 150
+
+
+def batch_articles(count: int = BATCH_ARTICLES, words: int = BATCH_WORDS) -> list[str]:
+    """Short articles from the sample's sentences, each made unique ("In story 7, ...")."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    sentences = [s for p in text.splitlines()[1:] for s in re.split(r"(?<=[.!?])\s+", p) if s]
+    articles, n = [], 0
+    for k in range(1, count + 1):
+        body: list[str] = []
+        while sum(len(s.split()) for s in body) < words:
+            s = sentences[n % len(sentences)]
+            body.append(f"In story {k}, {s[0].lower()}{s[1:]}")
+            n += 1
+        paragraphs = [" ".join(body[i : i + 3]) for i in range(0, len(body), 3)]
+        articles.append(f"Story {k}\n\n" + "\n\n".join(paragraphs) + "\n")
+    return articles
+
+
+def timed(args: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """Run a command; return (wall seconds, CPU seconds of its whole process tree)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def batch_part() -> None:
+    formats = os.environ.get("BENCH_BATCH_FORMATS", "m4b")
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="audio-edition-bench-batch-") as tmp:
+        root = Path(tmp)
+        for name in ("batch", "separate"):
+            (root / name / "text").mkdir(parents=True)
+            for k, text in enumerate(batch_articles(), 1):
+                (root / name / "text" / f"story-{k:02}.txt").write_text(text, encoding="utf-8")
+        words = sum(len(t.split()) for t in batch_articles())
+        build = [*CLI, "build", "--format", formats]
+        env = {**os.environ, "AUDIO_EDITION_CACHE": str(root / "cache-batch")}
+        before, wanted = resource.getrusage(resource.RUSAGE_CHILDREN), []
+        wall, _, pss, _ = run(build, root / "batch", env, wanted)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # On a shared machine the CPU share is others' too; this is the batch's own demand.
+        both = sum(n >= cores for n in wanted) / max(1, len(wanted))
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        env = {**os.environ, "AUDIO_EDITION_CACHE": str(root / "cache-separate")}
+        separate = separate_cpu = 0.0
+        for path in sorted((root / "separate" / "text").iterdir()):
+            w, c = timed([*build, f"text/{path.name}"], root / "separate", env)
+            separate, separate_cpu = separate + w, separate_cpu + c
+    print(
+        f"batch: {BATCH_ARTICLES} articles, {words} words, --format {formats}, {cores} cores\n"
+        f"  one build: {wall:.1f} s ({cpu:.1f} s CPU, cores busy {cpu / (wall * cores):.0%}, "
+        f"tree peak PSS {pss / 1e6:.0f} MB; work for every core {both:.0%} of the time); "
+        f"{BATCH_ARTICLES} builds: {separate:.1f} s ({separate_cpu:.1f} s CPU, cores busy "
+        f"{separate_cpu / (separate * cores):.0%}); one / separate {wall / separate:.2f}",
+        flush=True,
+    )
 
 
 def espeak_part(books: list[tuple[str, str]]) -> None:

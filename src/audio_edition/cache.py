@@ -9,10 +9,12 @@ signal processing of its own. Nothing else (file names, paragraph numbers,
 positions) enters a key, so inserting, deleting or moving paragraphs reuses every clip.
 
 Writes are atomic (temp file, then rename), so a build killed at any moment leaves only
-whole entries. Every entry records the SHA-256 of its bytes when it is written (a clip in
-its sidecar, a segment in ``<segment>.sha256``) and is checked against it when it is used
-(hashing a clip costs about 0.1 ms, against 7 ms to process it): a damaged entry is
-discarded, named in a notice, and made again.
+whole entries; an entry is put in place under its lock (``entry_lock``), and a whole one is
+never replaced, so builds sharing the cache can make the same entry at once. Every entry
+records the SHA-256 of its bytes when it is written (a clip in its sidecar, a segment in
+``<segment>.sha256``) and is checked against it when it is used (hashing a clip costs about
+0.1 ms, against 7 ms to process it): a damaged entry is discarded, named in a notice, and
+made again.
 
 Builds take the cache's lock shared and ``clean`` takes it exclusive, so builds of several
 projects share one cache at once while ``clean`` waits for them. Each build records, per
@@ -189,7 +191,9 @@ class Cache:
         data = wav_bytes(clip.samples)
         digest = hashlib.sha256(data).hexdigest()
         info = ClipInfo(key, len(clip.samples), clip.loudness, digest, clip.words)
-        with self.io("write"):
+        with self.io("write"), self.entry_lock(self.clip_path(key)):
+            if (made := self.clip_info(key)) is not None:
+                return made  # another build made it meanwhile: its whole entry stays
             atomic_write_bytes(self.clip_path(key), data)
             # The sidecar lands last: a clip without one is incomplete and will be re-made.
             sidecar = json.dumps(info.to_json(), allow_nan=False).encode()
@@ -251,15 +255,34 @@ class Cache:
                 recorded = record.read_text(encoding="ascii", errors="replace")
                 actual = digest_line(sha256_file(path), path)
             except FileNotFoundError:
-                self.discard(path, record)  # incomplete (killed while writing): re-make it
-                return False
+                with self.entry_lock(path):  # not while another build is writing it
+                    made = self.has_segment(path)
+                    if not made:
+                        self.discard(path, record)  # incomplete (killed while writing)
+                return made and self.segment_ok(path)
         if recorded != actual:
             self._damaged(path, DIFFERENT, path, record)
             return False
         self._verified.add(path)
         return True
 
-    # -- sharing: the lock and the records of what each project uses
+    # -- sharing: the locks and the records of what each project uses
+    @contextlib.contextmanager
+    def entry_lock(self, path: Path) -> Iterator[None]:
+        """Held while the entry at ``path`` (a clip or a segment) is put in place, or found
+        incomplete and discarded. Builds of other projects, or on other machines sharing
+        the cache, may make the same entry at the same moment: the first whole one stays,
+        and no reader takes an entry being written for a damaged one. One lock file per
+        first two hex digits of the key (``locks/``), taken with flock, which NFS honours."""
+        folder = self.root / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / path.name[:2], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     @contextlib.contextmanager
     def lock(self, shared: bool, notify: Callable[[str], None]) -> Iterator[None]:
         """Builds hold the cache shared (several at once, even of other projects);
