@@ -25,7 +25,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .edition import BuildRecord, Manifest, read_manifest
 from .engines import default_engine
-from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError
+from .errors import AudioEditionError, BuildFailed, ClusterError, DamagedEntry, SourceError
 from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
 from .formats import needs_ffmpeg
 from .outputs import (
@@ -130,6 +130,7 @@ class Builder:
         self._cache: Cache | None = None
         self._held: contextlib.ExitStack | None = None
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
+        self.cluster = _cluster(settings)  # None: speak and encode here
 
     @property
     def cache(self) -> Cache:
@@ -155,6 +156,8 @@ class Builder:
                     self.cache.record_use(self.project, self.out, self.uses)
             finally:
                 self._held = None
+                if self.cluster is not None:
+                    self.cluster.close()
 
     def input_key(self, raw: bytes) -> str:
         """Everything that decides an edition, known before parsing: for the fast path."""
@@ -256,7 +259,11 @@ class Builder:
         cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
         layout = Layout(self.cache, self.settings)
         codecs = codecs_for(formats)
-        encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
+        if self.cluster is not None:  # the cluster's workers speak and encode
+            synthesis.remote = self.cluster.speaker(self.cache, engine)
+            encoder = self.cluster.encoder(layout, items, keys, segment_plan, codecs, cached)
+        else:
+            encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
         with self.cache.io("write"), encoder as ready:
             clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
         segments = layout.lay_out(items, segment_plan, clips)
@@ -315,6 +322,17 @@ class _Attempt:
 
     def made(self) -> int:
         return self.synthesis.made if self.synthesis is not None else 0
+
+
+def _cluster(settings: Settings):
+    """The Dask cluster to build on (``--cluster``, ``cluster =``, or the address Dask's
+    own tools read), if any: the cluster module, and Dask, load only then."""
+    address = settings.cluster or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not address:
+        return None
+    from .cluster import Cluster
+
+    return Cluster(address)
 
 
 def _quietly(call: Callable[[], object]) -> None:
@@ -409,6 +427,8 @@ def build(
                 results.append(builder.build(path))
             except AudioEditionError as exc:  # this article's; the others are still built
                 failures.append(exc)
+                if isinstance(exc, ClusterError):
+                    break  # the cluster's: no other article could be built either
         write_indexes(out, settings, notify, changed=any(r.changed for r in results))
     if failures:
         raise BuildFailed(failures, results)

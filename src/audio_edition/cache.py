@@ -37,7 +37,14 @@ from typing import TYPE_CHECKING
 
 from .clips import processing_version
 from .errors import CacheError, DamagedEntry
-from .files import atomic_write_bytes, digest_line, digest_path, hash_key, sha256_file
+from .files import (
+    atomic_write_bytes,
+    digest_line,
+    digest_path,
+    hash_key,
+    place_once,
+    sha256_file,
+)
 from .loudness import ClipLoudness
 from .pcm import SAMPLE_RATE
 
@@ -54,6 +61,7 @@ CACHE_VERSION = 6
 CACHE_ENV = "AUDIO_EDITION_CACHE"
 WAV_HEADER = 44  # the header ``wav_bytes`` writes: a clip's samples start there
 DIFFERENT = "its bytes differ from those written"
+SIDECAR_WAIT = 5.0  # seconds a clip's sidecar may lag its WAV (another writer's)
 
 
 def default_cache_dir(project: Path) -> Path:
@@ -185,15 +193,39 @@ class Cache:
         return path
 
     def put_clip(self, key: str, clip: Prepared) -> ClipInfo:
-        """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar."""
+        """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar;
+        return what is kept.
+
+        Two builders (or cluster workers) may make the same clip at once, and an engine's
+        clips of one text can differ by a few samples: were both to rename their WAV and
+        sidecar into place, the last WAV and the last sidecar could be different writers'.
+        So the WAV is placed only if none is there (a hard link: atomic, on NFS too), and
+        only the writer that placed it writes the sidecar; the other takes the winner's.
+        """
         data = wav_bytes(clip.samples)
         digest = hashlib.sha256(data).hexdigest()
         info = ClipInfo(key, len(clip.samples), clip.loudness, digest, clip.words)
         with self.io("write"):
-            atomic_write_bytes(self.clip_path(key), data)
+            if not place_once(self.clip_path(key), data):
+                theirs = self._settled(key)
+                if theirs is not None:
+                    return theirs
+                atomic_write_bytes(self.clip_path(key), data)  # left by a stopped build
             # The sidecar lands last: a clip without one is incomplete and will be re-made.
             sidecar = json.dumps(info.to_json(), allow_nan=False).encode()
             atomic_write_bytes(self._sidecar(key), sidecar)
+        return info
+
+    def _settled(self, key: str) -> ClipInfo | None:
+        """The clip another writer has just placed, once its sidecar lands (it follows
+        within milliseconds); None if it does not: that writer was stopped in between."""
+        wav = self.clip_path(key)
+        deadline = time.monotonic() + SIDECAR_WAIT
+        while (info := self.clip_info(key)) is None and wav.exists():
+            fresh = time.time() - wav.stat().st_mtime < SIDECAR_WAIT
+            if not fresh or time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
         return info
 
     def read_clip(self, info: ClipInfo) -> np.ndarray:

@@ -114,11 +114,32 @@ def speak_in_workers(
     """Speak the utterances in up to ``jobs`` workers running ``speaker`` (a speaker
     module's file); yield each verified clip as it is done. A job may take
     ``timeout_base + timeout_per_char * len(text)`` seconds before its worker is killed."""
-    pool = _WorkerPool(speaker, max(1, jobs), timeout_base, timeout_per_char)
+    shape = (speaker, max(1, jobs), timeout_base, timeout_per_char)
+    kept = _KEPT.get(shape) if _KEPT is not None else None
+    pool = kept.pop() if kept else _WorkerPool(*shape)
     try:
         yield from pool.run(utterances)
-    finally:
+    except BaseException:
         pool.close()
+        raise
+    if _KEPT is None:
+        pool.close()
+    else:
+        _KEPT.setdefault(shape, []).append(pool)  # one per thread speaking at once
+
+
+# A long-lived process's idle pools, by shape (``keep_workers``); None: close each pool.
+_KEPT: dict[tuple, list[_WorkerPool]] | None = None
+
+
+def keep_workers() -> None:
+    """Keep each pool's workers for the next call instead of closing them: for a process
+    that speaks many small batches (a cluster worker, see ``cluster``), where starting a
+    worker (about 90 ms of CPU for eSpeak, far more for Piper's model) would cost more
+    than the batch. A pool that fails is closed, not kept."""
+    global _KEPT
+    if _KEPT is None:
+        _KEPT = {}
 
 
 def voices_in_worker(speaker: Path, engine: str, mend: str) -> list[Voice]:
@@ -198,7 +219,8 @@ class _WorkerPool:
         retries: list[tuple[tuple[Utterance, Path], int]] = []
         if not pending:
             return
-        self._workers = [_Worker(self._speaker) for _ in range(min(self._size, len(pending)))]
+        wanted = min(self._size, len(pending)) - len(self._workers)  # a kept pool has some
+        self._workers += [_Worker(self._speaker) for _ in range(wanted)]
         busy = 0
         while pending or retries or busy:
             for w in self._workers:

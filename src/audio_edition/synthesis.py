@@ -73,6 +73,8 @@ class Synthesis:
         self.settings = settings
         self.progress = progress
         self.made = 0
+        # Speaks the jobs elsewhere, yielding each clip kept in the cache (``cluster``).
+        self.remote: Callable[[list], Iterable[ClipInfo]] | None = None
 
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
         engine_id, vdict = self.engine.identity(), self.engine.settings_key(voice)
@@ -121,6 +123,12 @@ class Synthesis:
         workers keeps up, and each more would only add its arrays to the peak memory.
         """
         infos: dict[str, ClipInfo] = {}
+        if self.remote is not None:
+            for info in self.remote(jobs):
+                infos[info.key] = info
+                ready(info.key, info)
+                self.progress.advance()
+            return infos
         pending: set[Future] = set()
 
         def harvest(done: Iterable[Future]) -> None:
