@@ -27,6 +27,7 @@ import math
 import shutil
 import socket
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -69,11 +70,13 @@ class Cluster:
         self.address = address
         self._client = None
         self._tokens: dict[Path, str] = {}  # cache root -> the file the workers look for
+        self._lock = threading.Lock()  # articles built in several threads share one client
 
     def client(self):
-        if self._client is None:
-            self._client = self._connect()
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
 
     def _connect(self):
         try:
@@ -110,10 +113,11 @@ class Cluster:
 
     def want(self, cache: Cache, engine: SpeechEngine, ffmpeg: str = "") -> Want:
         root = cache.root.resolve()
-        if root not in self._tokens:
-            token = f"cluster-{uuid.uuid4().hex}"
-            (cache.scratch_dir() / token).touch()
-            self._tokens[root] = token
+        with self._lock:
+            if root not in self._tokens:
+                token = f"cluster-{uuid.uuid4().hex}"
+                (cache.scratch_dir() / token).touch()
+                self._tokens[root] = token
         return Want(engine.name, engine.identity(), str(root), self._tokens[root], ffmpeg)
 
     # -- speech
