@@ -262,3 +262,28 @@ def test_a_worker_with_another_engine_is_refused(tmp_path):
     assert "its engine is fake-1, the client's is pyttsx3-" in lines[0]
     assert "install the same audio-edition, engine, voice and ffmpeg on every worker" in lines[0]
     assert not list((cache / "clips").rglob("*.wav"))  # nothing cached under its keys
+
+
+def test_two_builders_sharing_one_cache_at_once_both_build_it_whole(tmp_path):
+    """Two builds (two processes: as two machines, or two workers) make the same clips
+    into one cache at the same time: each clip is kept once, whole, and both editions are
+    built from the clips kept, so they are the same."""
+    from audio_edition.cache import Cache
+
+    shared = tmp_path / "shared"
+    env = {**os.environ, "AUDIO_EDITION_CACHE": str(shared)}
+    projects = [_project(tmp_path / name) for name in ("one", "two")]
+    builds = [
+        subprocess.Popen([*CLI, "build", "--quiet", *FLAGS], cwd=p, env=env, stderr=subprocess.PIPE)
+        for p in projects
+    ]
+    for build in builds:
+        assert build.wait(timeout=600) == 0, build.stderr.read()
+    one, two = (_editions(p / "audio") for p in projects)
+    _assert_equal(one, two)
+    cache = Cache(shared)
+    sidecars = list((shared / "clips").rglob("*.json"))
+    assert sidecars and not list((shared / "clips").rglob(".*"))  # no temp file left
+    for sidecar in sidecars:
+        info = cache.clip_info(sidecar.stem)
+        assert info is not None and len(cache.read_clip(info)) == info.samples

@@ -27,6 +27,8 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import time
 import unicodedata
 import wave
@@ -132,6 +134,7 @@ class Cache:
         self.root = root
         self.notify = notify
         self._verified: set[Path] = set()  # segments checked (or written) by this process
+        self._scratch: Path | None = None
 
     @contextlib.contextmanager
     def io(self, verb: str) -> Iterator[None]:
@@ -187,10 +190,14 @@ class Cache:
         self.notify(f"{DamagedEntry(path, why)}; re-making it")
 
     def scratch_dir(self) -> Path:
-        path = self.root / "tmp"
+        """This builder's own scratch folder, in ``tmp/``: builders sharing the cache must
+        not write each other's scratch files, which are named by clip key."""
         with self.io("write"):
-            path.mkdir(parents=True, exist_ok=True)
-        return path
+            if self._scratch is None:
+                (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+                self._scratch = Path(tempfile.mkdtemp(dir=self.root / "tmp"))
+            self._scratch.mkdir(parents=True, exist_ok=True)
+        return self._scratch
 
     def put_clip(self, key: str, clip: Prepared) -> ClipInfo:
         """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar;
@@ -381,9 +388,13 @@ class Cache:
         removed = 0
         with self.io("write"):
             for path in self._entries():
-                if path.parent.name == "tmp" or path.name.startswith("."):
+                if path.relative_to(self.root).parts[0] == "tmp" or path.name.startswith("."):
                     path.unlink(missing_ok=True)
                     removed += 1
+            tmp = self.root / "tmp"
+            for folder in tmp.iterdir() if tmp.is_dir() else ():
+                if folder.is_dir():  # a stopped build's scratch folder
+                    shutil.rmtree(folder, ignore_errors=True)
         return removed
 
     def _entries(self) -> Iterable[Path]:

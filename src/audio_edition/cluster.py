@@ -104,7 +104,7 @@ class Cluster:
 
     def close(self) -> None:
         for root, token in self._tokens.items():
-            (root / "tmp" / token).unlink(missing_ok=True)
+            (root / token).unlink(missing_ok=True)
         self._tokens.clear()
         if self._client is not None:
             with contextlib.suppress(Exception):
@@ -115,9 +115,9 @@ class Cluster:
         root = cache.root.resolve()
         with self._lock:
             if root not in self._tokens:
-                token = f"cluster-{uuid.uuid4().hex}"
-                (cache.scratch_dir() / token).touch()
-                self._tokens[root] = token
+                token = cache.scratch_dir().resolve() / f"cluster-{uuid.uuid4().hex}"
+                token.touch()
+                self._tokens[root] = str(token.relative_to(root))
         return Want(engine.name, engine.identity(), str(root), self._tokens[root], ffmpeg)
 
     # -- speech
@@ -288,7 +288,7 @@ def encode_task(want: Want, segment: Segment, codec: Codec, dest: str) -> bool:
 
 def _cache(want: Want) -> Cache:
     root = Path(want.cache)
-    if not (root / "tmp" / want.token).exists():
+    if not (root / want.token).exists():
         raise ClusterError(
             f"worker {_here()}: cannot see the client's cache {root}: every worker needs "
             "the shared cache folder at the same path (AUDIO_EDITION_CACHE)"
