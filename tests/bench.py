@@ -19,13 +19,21 @@ Then, when Piper is installed (the ``natural`` extra), the same books read by Pi
 (``--engine piper``): the cold build as a multiple of real time (the edition's length over
 the build's), the edit rebuild's ratio to the cold build, and the tree's peak memory.
 Goals: >= 15x real time on 2 cores; edit <= 0.25x cold on the long book; tree < 1 GB.
-Last, a batch of 40 generated articles of about 150 words, built by one local `build`
-and then on a local Dask cluster (`dask scheduler` and 2 one-thread `dask worker`s on
-127.0.0.1): goal <= 1.2x the local batch's wall time, identical manifests; and from the
+And a batch (``tests/bench.py batch`` measures only that): 40 generated articles of about
+150 words each, no clip shared between them, built by one ``build`` and by 40 separate
+``build`` commands (each with its own empty cache): the wall times and their ratio (goal
+<= 0.5), and how busy the cores were during the batch (CPU seconds of the whole process
+tree over wall time x cores; goal >= 85%). Other programs running take cores too, so it
+also prints how much of the time the batch had work for every core (threads of its
+process tree running or runnable), which they do not change.
+
+Last, the same batch built by one local `build` and then on a local Dask cluster (`dask
+scheduler` and 2 one-thread `dask worker`s on 127.0.0.1): goal <= 1.2x the local batch's
+wall time, identical manifests; and from the
 CPU-seconds per hour of audio (eSpeak, and Piper on a small batch), the worker cores a
 day's articles need. `tests/bench.py cluster` runs only that part.
-``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``, ``cluster``; default
-all four).
+``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``, ``batch``,
+``cluster``; default all).
 Machines are noisy: these are figures to read, not limits to assert.
 """
 
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -81,10 +90,30 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
-    """Run a command; return (seconds, its own peak RSS, peak PSS and peak RSS of its tree)."""
+def runnable(pid: int) -> int:
+    """How many threads of a process tree are running or waiting for a core (state R)."""
+    count, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stat = (task / "stat").read_text()
+                count += stat[stat.rindex(")") + 2] == "R"
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return count
+
+
+def run(
+    args: list[str], cwd: Path, env: dict | None = None, wanted: list[int] | None = None
+) -> tuple[float, int, int, int]:
+    """Run a command; return (seconds, its own peak RSS, peak PSS and peak RSS of its tree).
+    ``wanted`` gets, every 50 ms, how many cores the tree could use (``runnable``)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak_pss = peak_rss = 0
     done = threading.Event()
 
@@ -93,6 +122,8 @@ def run(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
         while not done.is_set():
             pss, rss = tree_memory(proc.pid)
             peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+            if wanted is not None:
+                wanted.append(runnable(proc.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -280,7 +311,9 @@ def main() -> None:
         (f"half book ({copies // 2} copies)", long_book(copies // 2)),
         (f"long book ({copies} copies)", long_book(copies)),
     ]
-    parts = ["loop"] if sys.argv[1:] == ["loop"] else ["loop", "espeak", "piper", "cluster"]
+    only = (["loop"], ["batch"], ["cluster"])
+    parts = sys.argv[1:2] if sys.argv[1:] in only else None
+    parts = parts or ["loop", "espeak", "piper", "batch", "cluster"]
     engines = os.environ.get("BENCH_ENGINES", ",".join(parts)).split(",")
     print(f"cores: {os.cpu_count()}")
     if "loop" in engines:
@@ -289,9 +322,77 @@ def main() -> None:
         espeak_part(books)
     if "piper" in engines:
         piper_part([books[0], books[2]])
+    if "batch" in engines:
+        batch_part()
     if "cluster" in engines:
         cluster_report()
         piper_batch_cpu()
+
+
+# ---------------------------------------------------------------- a batch of articles
+
+BATCH_ARTICLES = 40
+BATCH_WORDS = 150
+
+
+def batch_articles(count: int = BATCH_ARTICLES, words: int = BATCH_WORDS) -> list[str]:
+    """Short articles from the sample's sentences, each made unique ("In story 7, ...")."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    sentences = [s for p in text.splitlines()[1:] for s in re.split(r"(?<=[.!?])\s+", p) if s]
+    articles, n = [], 0
+    for k in range(1, count + 1):
+        body: list[str] = []
+        while sum(len(s.split()) for s in body) < words:
+            s = sentences[n % len(sentences)]
+            body.append(f"In story {k}, {s[0].lower()}{s[1:]}")
+            n += 1
+        paragraphs = [" ".join(body[i : i + 3]) for i in range(0, len(body), 3)]
+        articles.append(f"Story {k}\n\n" + "\n\n".join(paragraphs) + "\n")
+    return articles
+
+
+def timed(args: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """Run a command; return (wall seconds, CPU seconds of its whole process tree)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def batch_part() -> None:
+    formats = os.environ.get("BENCH_BATCH_FORMATS", "m4b")
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="audio-edition-bench-batch-") as tmp:
+        root = Path(tmp)
+        for name in ("batch", "separate"):
+            (root / name / "text").mkdir(parents=True)
+            for k, text in enumerate(batch_articles(), 1):
+                (root / name / "text" / f"story-{k:02}.txt").write_text(text, encoding="utf-8")
+        words = sum(len(t.split()) for t in batch_articles())
+        build = [*CLI, "build", "--format", formats]
+        env = {**os.environ, "AUDIO_EDITION_CACHE": str(root / "cache-batch")}
+        before, wanted = resource.getrusage(resource.RUSAGE_CHILDREN), []
+        wall, _, pss, _ = run(build, root / "batch", env, wanted)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # On a shared machine the CPU share is others' too; this is the batch's own demand.
+        both = sum(n >= cores for n in wanted) / max(1, len(wanted))
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        env = {**os.environ, "AUDIO_EDITION_CACHE": str(root / "cache-separate")}
+        separate = separate_cpu = 0.0
+        for path in sorted((root / "separate" / "text").iterdir()):
+            w, c = timed([*build, f"text/{path.name}"], root / "separate", env)
+            separate, separate_cpu = separate + w, separate_cpu + c
+    print(
+        f"batch: {BATCH_ARTICLES} articles, {words} words, --format {formats}, {cores} cores\n"
+        f"  one build: {wall:.1f} s ({cpu:.1f} s CPU, cores busy {cpu / (wall * cores):.0%}, "
+        f"tree peak PSS {pss / 1e6:.0f} MB; work for every core {both:.0%} of the time); "
+        f"{BATCH_ARTICLES} builds: {separate:.1f} s ({separate_cpu:.1f} s CPU, cores busy "
+        f"{separate_cpu / (separate * cores):.0%}); one / separate {wall / separate:.2f}",
+        flush=True,
+    )
 
 
 def espeak_part(books: list[tuple[str, str]]) -> None:
@@ -315,23 +416,6 @@ def espeak_part(books: list[tuple[str, str]]) -> None:
 # ---------------------------------------------------------------- the batch on a Dask cluster
 
 
-def batch_articles(count: int = 40, words: int = 150) -> dict[str, str]:
-    """``count`` articles of about ``words`` words, from the sample's sentences, each
-    sentence made unique (like the long book) so that no clip is shared."""
-    text = SAMPLE.read_text(encoding="utf-8")
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if s[:1].isalpha()]
-    articles, at = {}, 0
-    for k in range(1, count + 1):
-        body: list[str] = []
-        while sum(len(s.split()) for s in body) < words:
-            s = sentences[at % len(sentences)]
-            at += 1
-            body.append(f"In report {k}, {s[0].lower()}{s[1:]}")
-        paragraphs = [" ".join(body[i : i + 3]) for i in range(0, len(body), 3)]
-        articles[f"report-{k:02d}"] = f"# Report {k}\n\n" + "\n\n".join(paragraphs) + "\n"
-    return articles
-
-
 def tree_cpu(pid: int) -> float:
     """CPU-seconds of a live process and its live descendants, with their waited-for
     children (utime, stime, cutime, cstime)."""
@@ -346,6 +430,10 @@ def tree_cpu(pid: int) -> float:
         except (OSError, ValueError):
             continue
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _named(articles: list[str]) -> dict[str, str]:
+    return {f"story-{k:02}": text for k, text in enumerate(articles, 1)}
 
 
 def _batch_project(root: Path, articles: dict[str, str]) -> Path:
@@ -374,7 +462,7 @@ def _manifests(out: Path) -> dict:
     import json
 
     found = {}
-    for path in sorted(out.glob("report-*.json")):
+    for path in sorted(out.glob("story-*.json")):
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest.pop("build")
         for output in manifest["outputs"].values():
@@ -448,7 +536,7 @@ def cluster_part(count: int = 40) -> dict:
     if importlib.util.find_spec("distributed") is None:
         print("cluster: Dask not installed (pip install 'audio-edition[cluster]'), skipped")
         return {}
-    articles = batch_articles(count)
+    articles = _named(batch_articles(count))
     flags = ("--format", "m4b")
     with tempfile.TemporaryDirectory(prefix="audio-edition-bench-batch-") as tmp:
         root = Path(tmp)
@@ -518,7 +606,7 @@ def piper_batch_cpu(count: int = 4) -> None:
 
     if importlib.util.find_spec("piper") is None:
         return
-    articles = batch_articles(count)
+    articles = _named(batch_articles(count))
     with tempfile.TemporaryDirectory(prefix="audio-edition-bench-piper-batch-") as tmp:
         project = _batch_project(Path(tmp), articles)
         _, cpu = _timed_build(project, Path(tmp) / "cache", "--engine", "piper", "--format", "m4b")
@@ -532,8 +620,4 @@ def piper_batch_cpu(count: int = 4) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["cluster"]:
-        cluster_report(int(os.environ.get("BENCH_BATCH", "40")))
-        piper_batch_cpu()
-    else:
-        main()
+    main()

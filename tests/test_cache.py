@@ -287,21 +287,18 @@ def test_two_writers_of_one_clip_never_mix_their_files(tmp_path, cache, monkeypa
     first, second = prepare(_engine_wav(tmp_path, 1)), prepare(_engine_wav(tmp_path, 2))
     assert len(first.samples) == len(second.samples)  # so only the hash tells them apart
     got: list = []
-    write, second_writer = cache_module.atomic_write_bytes, threading.Event()
+    write, threads = cache_module.atomic_write_bytes, []
 
     def write_with_a_second_writer(path: Path, data: bytes) -> None:
-        if path.suffix == ".json" and not second_writer.is_set():  # the first's sidecar
-            second_writer.set()
-            other = threading.Thread(target=lambda: got.append(cache.put_clip(key, second)))
-            other.start()
-            other.join(timeout=1.0)  # it has done what it can before the sidecar lands
-            write(path, data)
-            other.join()
-        else:
-            write(path, data)
+        if path.suffix == ".json" and not threads:  # the first writer's sidecar is next
+            threads.append(threading.Thread(target=lambda: got.append(cache.put_clip(key, second))))
+            threads[0].start()
+            threads[0].join(timeout=1.0)  # it does what it can before the sidecar lands
+        write(path, data)
 
     monkeypatch.setattr(cache_module, "atomic_write_bytes", write_with_a_second_writer)
     kept = cache.put_clip(key, first)
+    threads[0].join()
     assert got == [kept]  # the second writer took the first's clip
     assert cache.clip_info(key) == kept
     assert (cache.read_clip(kept) == first.samples).all()  # WAV and sidecar agree

@@ -136,17 +136,16 @@ def test_the_fake_engine_is_chosen_by_the_environment_for_tests(tmp_path, monkey
     ]
 
 
-def test_a_kept_pool_speaks_the_next_batch_with_the_same_worker(tmp_path, monkeypatch):
-    """A cluster worker speaks many small batches: its speaker process is started once
-    (about 90 ms of CPU for eSpeak), not once a batch; a pool that fails is not kept."""
-    from audio_edition import speech_pool
+def test_a_kept_pool_speaks_the_next_batch_with_the_same_worker(tmp_path):
+    """A batch's articles, and a cluster worker's many small tasks: the speaker process is
+    started once (about 0.1 s of CPU for eSpeak), not once a call; a pool that fails is
+    not kept."""
+    from audio_edition.speech_pool import keeping_workers
 
-    monkeypatch.setattr(speech_pool, "_KEPT", None)
-    speech_pool.keep_workers()
     engine = FakeEngine(in_workers=True)
     for batch in "abc":
         (tmp_path / batch).mkdir()
-    try:
+    with keeping_workers():
         list(engine.synthesize(_jobs(tmp_path / "a", ["First batch."]), 1))
         first = _worker_pids()
         list(engine.synthesize(_jobs(tmp_path / "b", ["Second batch, same worker."]), 1))
@@ -154,7 +153,4 @@ def test_a_kept_pool_speaks_the_next_batch_with_the_same_worker(tmp_path, monkey
         with pytest.raises(SynthesisError):
             list(engine.synthesize(_jobs(tmp_path / "c", ["It [crash] es."]), 1))
         assert not _worker_pids()  # closed, not kept
-    finally:
-        for pools in speech_pool._KEPT.values():
-            for pool in pools:
-                pool.close()
+    assert not _worker_pids()

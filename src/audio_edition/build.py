@@ -1,11 +1,16 @@
 """Building editions: the library's front door, and the order of the stages.
 
-``build()`` (the CLI is a thin layer over it) builds each article in turn: read it, and
+``build()`` (the CLI is a thin layer over it) builds each article: read it, and
 answer at once if nothing that decides its edition changed (the no-change rebuild);
 else parse it (``source``), write its utterance script (``script``), get every clip from
 the cache or the engine (``synthesis``) while the segments are encoded as the clips come
 (``layout``), lay out the manifest, and stage and publish the formats (``outputs``).
 Each stage is a module of its own; this one only keeps their order and the build's state.
+
+A build of several articles has ``IN_FLIGHT`` of them under way at once, in threads (see
+``Builder.build_all``): they take turns to speak, each with all the speech workers, kept
+alive from one article to the next, while the others are parsed or finish (the last
+segments encoded, the formats written).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -52,6 +58,10 @@ if TYPE_CHECKING:
 # Edition names that belong to files listing every edition (the web page's index).
 RESERVED_SLUGS = ("index",)
 REPAIRS = 2  # builds again after finding damaged cache entries, before giving up
+# Articles of a batch under way at once: one speaking while another finishes (its last
+# segments encoded, its formats written) keeps both cores busy across articles; measured
+# on 40 short articles (tests/bench.py batch), see the README.
+IN_FLIGHT = 2
 
 __all__ = ["Builder", "EditionResult", "Progress", "build", "find_articles", "json_report"]
 
@@ -128,20 +138,24 @@ class Builder:
         self.progress = progress or Progress()
         self.notify = notify
         self._cache: Cache | None = None
+        self._cache_made = threading.Lock()  # articles of a batch ask for it at once
         self._held: contextlib.ExitStack | None = None
+        self._turns = _Turns(1, settings)
+        self._stop = threading.Event()
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
         self.cluster = _cluster(settings)  # None: speak and encode here
 
     @property
     def cache(self) -> Cache:
-        if self._cache is None:
-            from .maintenance import project_cache
+        with self._cache_made:
+            if self._cache is None:
+                from .maintenance import project_cache
 
-            cache = project_cache(self.project, self.settings, self.notify)
-            if self._held is not None:
-                self._held.enter_context(cache.lock(shared=True, notify=self.notify))
-            self._cache = cache
-        return self._cache
+                cache = project_cache(self.project, self.settings, self.notify)
+                if self._held is not None:
+                    self._held.enter_context(cache.lock(shared=True, notify=self.notify))
+                self._cache = cache
+            return self._cache
 
     @contextmanager
     def sharing_cache(self) -> Iterator[None]:
@@ -184,27 +198,59 @@ class Builder:
         }
         return hash_key(payload)
 
+    def build_all(self, paths: Sequence[Path]) -> list[EditionResult | AudioEditionError]:
+        """Build each article's edition; an article that cannot be built gives its error in
+        its place, and the others are still built. Several articles are under way at once
+        (``IN_FLIGHT``); the answers come in the articles' order."""
+        if len(paths) <= 1:
+            return [self._built_or_error(p) for p in paths]
+        self.progress.batch(len(paths))
+        self._stop.clear()
+        self._turns = _Turns(len(paths), self.settings)
+        pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="article")
+        try:
+            futures = [pool.submit(self._built_or_error, p, True) for p in paths]
+            return [f.result() for f in futures]
+        except BaseException:
+            self._stop.set()  # Ctrl-C: the articles under way stop at their next clip
+            raise
+        finally:
+            # Stopped (Ctrl-C, a bug): articles not begun are dropped, those under way end.
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._turns.close()
+            self._turns = _Turns(1, self.settings)
+
+    def _built_or_error(self, path: Path, batch: bool = False) -> EditionResult | AudioEditionError:
+        try:
+            return self.build(path)
+        except AudioEditionError as exc:  # this article's; the others are still built
+            return exc
+        finally:
+            self._turns.over(path)
+            if batch:
+                self.progress.article_done(path.name)
+
     def build(self, path: Path) -> EditionResult:
         """Build one article's edition. If a damaged cache entry turns up (it is discarded
         at once), every clip the article uses is checked, and the build runs again, making
         anew what was discarded."""
         made = 0  # clips made by attempts that found damage: reused by the next one
         for attempt in range(REPAIRS + 1):
-            self._attempt: _Attempt = _Attempt()
+            tried = _Attempt()  # per article: articles of a batch overlap
             try:
-                result = self._build(path)
+                result = self._build(path, tried)
             except DamagedEntry as exc:
                 if attempt == REPAIRS:
                     raise
                 self.notify(f"{exc}; re-making it")
-                self.cache.check_clips(self._attempt.keys)
-                made += self._attempt.made()
+                self.cache.check_clips(tried.keys)
+                made += tried.made()
                 continue
             result.synthesized, result.reused = result.synthesized + made, result.reused - made
             return result
         raise AssertionError("unreachable")
 
-    def _build(self, path: Path) -> EditionResult:
+    def _build(self, path: Path, tried: _Attempt) -> EditionResult:
         raw = read_article_bytes(path, self.project)
         slug = slugify(path.stem)
         if slug in RESERVED_SLUGS:
@@ -220,7 +266,7 @@ class Builder:
         if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
             return _result(path, old, self.out, synthesized=0, changed=False)
         self.prefetch()
-        edition, layout, items, synthesized = self._speak_and_lay_out(raw, path, formats)
+        edition, layout, items, synthesized = self._speak_and_lay_out(raw, path, formats, tried)
         with Stage(self.out) as stage:
             outputs = write_formats(
                 edition, old, formats, slug, stage, self.settings, layout.encoded
@@ -234,11 +280,11 @@ class Builder:
             )
             manifest = Manifest(edition, record)
             changed = commit(slug, manifest, old, stage)
-        keys = sorted(set(self._attempt.keys))
+        keys = sorted(set(tried.keys))
         self.uses[slug] = {"clips": keys, "segments": sorted(layout.used)}
         return _result(path, manifest, self.out, synthesized, changed)
 
-    def _speak_and_lay_out(self, raw: bytes, path: Path, formats: list[str]):
+    def _speak_and_lay_out(self, raw: bytes, path: Path, formats: list[str], tried: _Attempt):
         """Parse the article, get every clip (encoding segments as they come), lay it out."""
         from .edition import Voice
         from .formats import codecs_for
@@ -251,21 +297,25 @@ class Builder:
         engine = self.engine_for(article)
         voice = voice_for(article, self.settings, engine)
         items = utterance_script(article, self.settings, voice_words(engine, voice.voice))
-        synthesis = self._attempt.synthesis = Synthesis(
-            self.cache, engine, self.settings, self.progress
-        )
-        keys = self._attempt.keys = synthesis.clip_keys(items, voice)
+        synthesis = tried.synthesis = Synthesis(self.cache, engine, self.settings, self.progress)
+        synthesis.stop = self._stop
+        keys = tried.keys = synthesis.clip_keys(items, voice)
         segment_plan = plan(items, keys)
         cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
-        layout = Layout(self.cache, self.settings)
+        layout = Layout(self.cache, self.settings, self._turns.encoders)
         codecs = codecs_for(formats)
         if self.cluster is not None:  # the cluster's workers speak and encode
             synthesis.remote = self.cluster.speaker(self.cache, engine)
             encoder = self.cluster.encoder(layout, items, keys, segment_plan, codecs, cached)
         else:
             encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
-        with self.cache.io("write"), encoder as ready:
-            clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
+        # On a cluster, articles in flight need not take turns: its workers are shared.
+        speaks = None in cached.values() and self.cluster is None
+        with contextlib.ExitStack() as tail:  # the encoders finish after this article's turn
+            tail.enter_context(self.cache.io("write"))
+            with self._turns.turn(path, speaks=speaks):
+                ready = tail.enter_context(encoder)
+                clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
         segments = layout.lay_out(items, segment_plan, clips)
         info = Voice(
             voice=voice.voice,
@@ -313,6 +363,53 @@ def engine_name(settings: Settings, article=None) -> str:
     return "espeak"
 
 
+class _Turns:
+    """The articles of a batch take turns to speak, each with every speech worker, kept
+    alive from one article to the next until no article is left to speak. A build of
+    one article neither waits nor keeps its workers (they stop when its speech ends)."""
+
+    def __init__(self, articles: int, settings: Settings) -> None:
+        self._left = articles  # articles that may still speak
+        self._over: set[Path] = set()
+        self._speaking = threading.Lock()
+        self._counting = threading.Lock()
+        self._kept = contextlib.ExitStack()
+        self._keeping = False
+        # Segment encoders at once across the batch's articles: --jobs, as for one article.
+        self.encoders = threading.Semaphore(max(1, settings.jobs)) if articles > 1 else None
+
+    @contextmanager
+    def turn(self, path: Path, speaks: bool) -> Iterator[None]:
+        """The article's turn to speak (if it ``speaks``); its speech is over after it."""
+        try:
+            if not speaks or self._left <= 1:
+                yield
+                return
+            with self._speaking:
+                if not self._keeping:
+                    from .speech_pool import keeping_workers
+
+                    self._kept.enter_context(keeping_workers())
+                    self._keeping = True
+                yield
+        finally:
+            self.over(path)
+
+    def over(self, path: Path) -> None:
+        """This article will not speak (again): the last one's end stops the workers."""
+        with self._counting:
+            if path in self._over:
+                return
+            self._over.add(path)
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self.close()
+
+    def close(self) -> None:
+        self._kept.close()
+
+
 class _Attempt:
     """One attempt at an article's build: what the repair after a damaged entry needs."""
 
@@ -322,6 +419,13 @@ class _Attempt:
 
     def made(self) -> int:
         return self.synthesis.made if self.synthesis is not None else 0
+
+
+def _one_cluster_error(failures: list[AudioEditionError]) -> list[AudioEditionError]:
+    """The failures, with the cluster's (unreachable, a worker set up otherwise) said once:
+    every article of the batch met the same one."""
+    first = next((f for f in failures if isinstance(f, ClusterError)), None)
+    return [f for f in failures if not isinstance(f, ClusterError) or f is first]
 
 
 def _cluster(settings: Settings):
@@ -419,16 +523,10 @@ def build(
         check_ffmpeg()
     prepare_out(out)
     builder = Builder(project, out, settings, engine, progress, notify)
-    results: list[EditionResult] = []
-    failures: list[AudioEditionError] = []
     with output_lock(out, notify), builder.sharing_cache():
-        for path in articles:
-            try:
-                results.append(builder.build(path))
-            except AudioEditionError as exc:  # this article's; the others are still built
-                failures.append(exc)
-                if isinstance(exc, ClusterError):
-                    break  # the cluster's: no other article could be built either
+        built = builder.build_all(articles)
+        results = [r for r in built if isinstance(r, EditionResult)]
+        failures = _one_cluster_error([r for r in built if isinstance(r, AudioEditionError)])
         write_indexes(out, settings, notify, changed=any(r.changed for r in results))
     if failures:
         raise BuildFailed(failures, results)

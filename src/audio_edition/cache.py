@@ -9,10 +9,12 @@ signal processing of its own. Nothing else (file names, paragraph numbers,
 positions) enters a key, so inserting, deleting or moving paragraphs reuses every clip.
 
 Writes are atomic (temp file, then rename), so a build killed at any moment leaves only
-whole entries. Every entry records the SHA-256 of its bytes when it is written (a clip in
-its sidecar, a segment in ``<segment>.sha256``) and is checked against it when it is used
-(hashing a clip costs about 0.1 ms, against 7 ms to process it): a damaged entry is
-discarded, named in a notice, and made again.
+whole entries; an entry is put in place under its lock (``entry_lock``), and a whole one is
+never replaced, so builds sharing the cache can make the same entry at once. Every entry
+records the SHA-256 of its bytes when it is written (a clip in its sidecar, a segment in
+``<segment>.sha256``) and is checked against it when it is used (hashing a clip costs about
+0.1 ms, against 7 ms to process it): a damaged entry is discarded, named in a notice, and
+made again.
 
 Builds take the cache's lock shared and ``clean`` takes it exclusive, so builds of several
 projects share one cache at once while ``clean`` waits for them. Each build records, per
@@ -27,8 +29,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 import unicodedata
 import wave
@@ -39,14 +39,7 @@ from typing import TYPE_CHECKING
 
 from .clips import processing_version
 from .errors import CacheError, DamagedEntry
-from .files import (
-    atomic_write_bytes,
-    digest_line,
-    digest_path,
-    hash_key,
-    place_once,
-    sha256_file,
-)
+from .files import atomic_write_bytes, digest_line, digest_path, hash_key, sha256_file
 from .loudness import ClipLoudness
 from .pcm import SAMPLE_RATE
 
@@ -63,7 +56,6 @@ CACHE_VERSION = 6
 CACHE_ENV = "AUDIO_EDITION_CACHE"
 WAV_HEADER = 44  # the header ``wav_bytes`` writes: a clip's samples start there
 DIFFERENT = "its bytes differ from those written"
-SIDECAR_WAIT = 5.0  # seconds a clip's sidecar may lag its WAV (another writer's)
 
 
 def default_cache_dir(project: Path) -> Path:
@@ -134,7 +126,6 @@ class Cache:
         self.root = root
         self.notify = notify
         self._verified: set[Path] = set()  # segments checked (or written) by this process
-        self._scratch: Path | None = None
 
     @contextlib.contextmanager
     def io(self, verb: str) -> Iterator[None]:
@@ -190,49 +181,23 @@ class Cache:
         self.notify(f"{DamagedEntry(path, why)}; re-making it")
 
     def scratch_dir(self) -> Path:
-        """This builder's own scratch folder, in ``tmp/``: builders sharing the cache must
-        not write each other's scratch files, which are named by clip key."""
+        path = self.root / "tmp"
         with self.io("write"):
-            if self._scratch is None:
-                (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-                self._scratch = Path(tempfile.mkdtemp(dir=self.root / "tmp"))
-            self._scratch.mkdir(parents=True, exist_ok=True)
-        return self._scratch
+            path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def put_clip(self, key: str, clip: Prepared) -> ClipInfo:
-        """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar;
-        return what is kept.
-
-        Two builders (or cluster workers) may make the same clip at once, and an engine's
-        clips of one text can differ by a few samples: were both to rename their WAV and
-        sidecar into place, the last WAV and the last sidecar could be different writers'.
-        So the WAV is placed only if none is there (a hard link: atomic, on NFS too), and
-        only the writer that placed it writes the sidecar; the other takes the winner's.
-        """
+        """Keep a processed clip (see ``clips.prepare``) under its key, with its sidecar."""
         data = wav_bytes(clip.samples)
         digest = hashlib.sha256(data).hexdigest()
         info = ClipInfo(key, len(clip.samples), clip.loudness, digest, clip.words)
-        with self.io("write"):
-            if not place_once(self.clip_path(key), data):
-                theirs = self._settled(key)
-                if theirs is not None:
-                    return theirs
-                atomic_write_bytes(self.clip_path(key), data)  # left by a stopped build
+        with self.io("write"), self.entry_lock(self.clip_path(key)):
+            if (made := self.clip_info(key)) is not None:
+                return made  # another build made it meanwhile: its whole entry stays
+            atomic_write_bytes(self.clip_path(key), data)
             # The sidecar lands last: a clip without one is incomplete and will be re-made.
             sidecar = json.dumps(info.to_json(), allow_nan=False).encode()
             atomic_write_bytes(self._sidecar(key), sidecar)
-        return info
-
-    def _settled(self, key: str) -> ClipInfo | None:
-        """The clip another writer has just placed, once its sidecar lands (it follows
-        within milliseconds); None if it does not: that writer was stopped in between."""
-        wav = self.clip_path(key)
-        deadline = time.monotonic() + SIDECAR_WAIT
-        while (info := self.clip_info(key)) is None and wav.exists():
-            fresh = time.time() - wav.stat().st_mtime < SIDECAR_WAIT
-            if not fresh or time.monotonic() > deadline:
-                return None
-            time.sleep(0.02)
         return info
 
     def read_clip(self, info: ClipInfo) -> np.ndarray:
@@ -290,15 +255,34 @@ class Cache:
                 recorded = record.read_text(encoding="ascii", errors="replace")
                 actual = digest_line(sha256_file(path), path)
             except FileNotFoundError:
-                self.discard(path, record)  # incomplete (killed while writing): re-make it
-                return False
+                with self.entry_lock(path):  # not while another build is writing it
+                    made = self.has_segment(path)
+                    if not made:
+                        self.discard(path, record)  # incomplete (killed while writing)
+                return made and self.segment_ok(path)
         if recorded != actual:
             self._damaged(path, DIFFERENT, path, record)
             return False
         self._verified.add(path)
         return True
 
-    # -- sharing: the lock and the records of what each project uses
+    # -- sharing: the locks and the records of what each project uses
+    @contextlib.contextmanager
+    def entry_lock(self, path: Path) -> Iterator[None]:
+        """Held while the entry at ``path`` (a clip or a segment) is put in place, or found
+        incomplete and discarded. Builds of other projects, or on other machines sharing
+        the cache, may make the same entry at the same moment: the first whole one stays,
+        and no reader takes an entry being written for a damaged one. One lock file per
+        first two hex digits of the key (``locks/``), taken with flock, which NFS honours."""
+        folder = self.root / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / path.name[:2], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     @contextlib.contextmanager
     def lock(self, shared: bool, notify: Callable[[str], None]) -> Iterator[None]:
         """Builds hold the cache shared (several at once, even of other projects);
@@ -388,13 +372,9 @@ class Cache:
         removed = 0
         with self.io("write"):
             for path in self._entries():
-                if path.relative_to(self.root).parts[0] == "tmp" or path.name.startswith("."):
+                if path.parent.name == "tmp" or path.name.startswith("."):
                     path.unlink(missing_ok=True)
                     removed += 1
-            tmp = self.root / "tmp"
-            for folder in tmp.iterdir() if tmp.is_dir() else ():
-                if folder.is_dir():  # a stopped build's scratch folder
-                    shutil.rmtree(folder, ignore_errors=True)
         return removed
 
     def _entries(self) -> Iterable[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,31 +22,56 @@ from .times import short_clock
 
 
 class Bar(Progress):
-    """A one-line progress bar on the terminal: sentences synthesised, with an ETA."""
+    """A one-line progress bar on the terminal: sentences synthesised, with an ETA; for a
+    batch, articles done of all, sentences spoken so far, and the batch's ETA."""
 
     def __init__(self, stream) -> None:
         self.stream = stream
+        self.articles = self.spoken = 0  # articles of a batch (0: one article)
+        self._lock = threading.Lock()  # articles of a batch report from their threads
+
+    def batch(self, articles: int) -> None:
+        self.articles, self.built, self.spoken = articles, 0, 0
+        self.t_batch = time.monotonic()
 
     def start(self, article: str, total: int) -> None:
-        self.article, self.total, self.done, self.t0 = article, total, 0, time.monotonic()
-        self._draw()
+        with self._lock:
+            self.article, self.total, self.done, self.t0 = article, total, 0, time.monotonic()
+            self._draw()
 
     def advance(self) -> None:
-        self.done += 1
-        self._draw()
+        with self._lock:
+            self.done += 1
+            self.spoken += 1
+            self._draw()
 
     def finish(self) -> None:
+        if not self.articles:
+            self._clear()
+
+    def article_done(self, article: str) -> None:
+        with self._lock:
+            self.built += 1
+            self._clear() if self.built == self.articles else self._draw()
+
+    def _clear(self) -> None:
         self.stream.write("\r\033[K")
         self.stream.flush()
 
     def _draw(self) -> None:
         width = 30
-        filled = width * self.done // max(self.total, 1)
-        elapsed = time.monotonic() - self.t0
-        eta = elapsed / self.done * (self.total - self.done) if self.done else 0
+        if self.articles:
+            done, total, unit, t0 = self.built, self.articles, "articles", self.t_batch
+            said = f", {self.spoken} sentences spoken"
+        else:
+            done, total, unit, t0, said = self.done, self.total, "sentences", self.t0, ""
+        filled = width * done // max(total, 1)
+        elapsed = time.monotonic() - t0
+        eta = f"{elapsed / done * (total - done):.0f}s" if done else "--"
+        name = "" if self.articles else f"{self.article} "
         self.stream.write(
-            f"\r\033[K{self.article} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{self.done}/{self.total} sentences, ETA {eta:.0f}s"
+            f"\r\033[K{name}[{'#' * filled}{'.' * (width - filled)}] "
+            f"{done}/{total} {unit}{said}, ETA {eta}"
         )
         self.stream.flush()
 

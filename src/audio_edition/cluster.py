@@ -71,11 +71,18 @@ class Cluster:
         self._client = None
         self._tokens: dict[Path, str] = {}  # cache root -> the file the workers look for
         self._lock = threading.Lock()  # articles built in several threads share one client
+        self._failed: str | None = None  # why it could not connect: said at once after
 
     def client(self):
         with self._lock:
+            if self._failed is not None:
+                raise ClusterError(self._failed)
             if self._client is None:
-                self._client = self._connect()
+                try:
+                    self._client = self._connect()
+                except ClusterError as exc:
+                    self._failed = str(exc)
+                    raise
             return self._client
 
     def _connect(self):
@@ -127,7 +134,8 @@ class Cluster:
 
         def speak(jobs: list[tuple[Utterance, Path]]) -> Iterator[ClipInfo]:
             client, want = self.client(), self.want(cache, engine)
-            tasks = [(path.stem, utterance) for utterance, path in jobs]
+            # A scratch path is named KEY.TOKEN.wav (``Synthesis.clips``).
+            tasks = [(path.name.split(".", 1)[0], utterance) for utterance, path in jobs]
             threads = max(1, sum(client.nthreads().values()))
             # Several batches per worker thread, so a long book spreads over the cluster.
             size = max(1, min(BATCH, math.ceil(len(tasks) / (3 * threads))))
@@ -228,6 +236,7 @@ class _NoEngine:
 # ---------------------------------------------------------------- the workers' side
 
 _ENGINES: dict[str, SpeechEngine] = {}  # made once per worker process, by name
+_KEEPING = contextlib.ExitStack()  # never closed: the worker process's life
 
 
 def speak_task(want: Want, jobs: list[tuple[str, Utterance]]) -> list[ClipInfo]:
@@ -280,7 +289,8 @@ def encode_task(want: Want, segment: Segment, codec: Codec, dest: str) -> bool:
         return True
     try:
         with cache.io("write"):
-            encode_stream(lambda sink: write_segment(segment, codec, cache, sink), codec, path)
+            render = lambda sink: write_segment(segment, codec, cache, sink)  # noqa: E731
+            encode_stream(render, codec, path, lock=cache.entry_lock)
     except DamagedEntry:
         return False
     return True
@@ -299,9 +309,10 @@ def _cache(want: Want) -> Cache:
 def _engine(name: str) -> SpeechEngine:
     if name not in _ENGINES:
         from .engines import default_engine
-        from .speech_pool import keep_workers
+        from .speech_pool import keeping_workers
 
-        keep_workers()  # a worker speaks many small batches: its speakers stay up
+        # A worker speaks many small batches: its speech processes stay up for its life.
+        _KEEPING.enter_context(keeping_workers())
         if name == "fake":
             from .engines.fake import FakeEngine
 

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from audio_edition.errors import AudioEditionError
-from audio_edition.files import record_digest
+from audio_edition.files import digest_path, record_digest
 from audio_edition.pcm import SAMPLE_RATE
 from audio_edition.tools import ffmpeg_missing
 
@@ -314,6 +314,7 @@ def encode_stream(
     codec: Codec,
     dest: Path | Callable[[], Path],
     scratch: Path | None = None,
+    lock: Callable[[Path], contextlib.AbstractContextManager] | None = None,
 ) -> int:
     """Encode the PCM that ``render(sink)`` writes (returning its samples) to dest atomically.
 
@@ -326,6 +327,9 @@ def encode_stream(
     ``dest`` may be a function called once ``render`` has returned: a segment streamed
     while its sentences are still being spoken is named by its recipe, known only at its
     end. Its temp file is then made in ``scratch``, on the same filesystem as dest.
+
+    ``lock(dest)`` (a shared cache's entry lock) is held while the segment is put in
+    place; a whole segment already there (another build made it) is then kept.
     """
     folder = dest.parent if isinstance(dest, Path) else scratch
     if folder is None:
@@ -352,9 +356,12 @@ def encode_stream(
         if frames != expected:
             raise EncodeError(f"{final.name}: {frames} frames, timing model expects {expected}")
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
-        # Its hash lands last: a segment without one is incomplete and is made again.
-        record_digest(final, digest)
+        with lock(final) if lock is not None else contextlib.nullcontext():
+            if lock is not None and final.exists() and digest_path(final).exists():
+                return frames  # made by another build meanwhile: one whole entry stays
+            os.replace(tmp, final)
+            # Its hash lands last: a segment without one is incomplete and is made again.
+            record_digest(final, digest)
         return frames
     finally:
         _unlink(tmp)

@@ -8,7 +8,6 @@ starts fast.
 
 from __future__ import annotations
 
-import errno
 import functools
 import hashlib
 import json
@@ -103,32 +102,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def place_once(path: Path, data: bytes) -> bool:
-    """Write ``data`` at ``path`` unless a file is there already: False if one is.
-
-    The file is written aside, then hard-linked into place, which fails if the name is
-    taken (atomic on local file systems and on NFS); where hard links are not supported,
-    it is renamed into place instead (the last writer wins).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                raise
-            os.replace(tmp, path)
-        return True
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 # What one input file may hold: far beyond any real article or cover, well short of

@@ -10,6 +10,7 @@ in. The same segments, with the clips' lengths, give the manifest its times.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,9 +39,12 @@ def plan(items: list[Item], keys: list[str]) -> list[list[int]]:
 class Layout:
     """Segments of one edition: laid out, encoded, and named in the cache."""
 
-    def __init__(self, cache: Cache, settings: Settings) -> None:
+    def __init__(
+        self, cache: Cache, settings: Settings, slots: threading.Semaphore | None = None
+    ) -> None:
         self.cache = cache
         self.settings = settings
+        self.slots = slots  # a batch's bound on encoders at once, shared by its articles
         self.used: set[str] = set()  # the segment files this edition uses
         self.laid: list[Segment] = []
 
@@ -96,7 +100,9 @@ class Layout:
         from .segment_queue import ClipBoard, SegmentQueue
 
         board = ClipBoard({k: v for k, v in cached.items() if v is not None})
-        with SegmentQueue(max(1, self.settings.jobs), early=1) as queue:
+        with SegmentQueue(
+            max(1, self.settings.jobs), 1, self.cache.entry_lock, self.slots
+        ) as queue:
             try:
                 for members in plan:
                     said = {items[n]: keys[n] for n in members}  # in order
@@ -142,7 +148,12 @@ class Layout:
 
         paths = [self.segment_file(s, codec) for s in self.laid]
         self.used.update(p.stem for p in paths)
-        with self.cache.io("write"), SegmentQueue(max(1, self.settings.jobs)) as queue:
+        with (
+            self.cache.io("write"),
+            SegmentQueue(
+                max(1, self.settings.jobs), None, self.cache.entry_lock, self.slots
+            ) as queue,
+        ):
             for seg, path in zip(self.laid, paths, strict=True):
                 if not self.cache.segment_ok(path):
                     queue.submit(

@@ -9,9 +9,11 @@ its own audio is left to encode.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from .cache import ClipInfo
 
 _STOP = None
+EntryLock = Callable[[Path], AbstractContextManager]
 
 
 class SegmentQueue:
@@ -31,7 +34,13 @@ class SegmentQueue:
     worker thread. The first error stops the queue and is raised on exit.
     """
 
-    def __init__(self, jobs: int, early: int | None = None) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        early: int | None = None,
+        lock: EntryLock | None = None,
+        slots: threading.Semaphore | None = None,
+    ) -> None:
         """``jobs`` encoders in all; only ``early`` of them until the ``with`` block ends.
 
         While the block runs, the caller is still speaking the edition, and its speech
@@ -42,6 +51,9 @@ class SegmentQueue:
         self._error: BaseException | None = None
         self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(jobs)]
         self._early = len(self._threads) if early is None else max(1, early)
+        self._lock = lock  # the cache's entry lock (``Cache.entry_lock``)
+        # Encoders running at once across every queue sharing ``slots`` (a batch's).
+        self._slots = slots or contextlib.nullcontext()
 
     def __enter__(self) -> SegmentQueue:
         for t in self._threads[: self._early]:
@@ -79,7 +91,8 @@ class SegmentQueue:
             if self._error is not None:
                 continue
             try:
-                encode_stream(*job)
+                with self._slots:
+                    encode_stream(*job, lock=self._lock)
             except BaseException as exc:  # raised again in the builder's thread
                 self._error = self._error or exc
 

@@ -24,6 +24,7 @@ import multiprocessing
 import multiprocessing.connection
 import subprocess
 import sys
+import threading
 import time
 import unicodedata
 import wave
@@ -114,32 +115,72 @@ def speak_in_workers(
     """Speak the utterances in up to ``jobs`` workers running ``speaker`` (a speaker
     module's file); yield each verified clip as it is done. A job may take
     ``timeout_base + timeout_per_char * len(text)`` seconds before its worker is killed."""
+    kept = _kept
     shape = (speaker, max(1, jobs), timeout_base, timeout_per_char)
-    kept = _KEPT.get(shape) if _KEPT is not None else None
-    pool = kept.pop() if kept else _WorkerPool(*shape)
+    pool = (kept.take(shape) if kept else None) or _WorkerPool(*shape)
+    whole = False
     try:
         yield from pool.run(utterances)
-    except BaseException:
-        pool.close()
-        raise
-    if _KEPT is None:
-        pool.close()
-    else:
-        _KEPT.setdefault(shape, []).append(pool)  # one per thread speaking at once
+        whole = True
+    finally:
+        # A run cut short may leave workers with answers unread: never hand them on.
+        if kept is not None and whole:
+            kept.give_back(shape, pool)
+        else:
+            pool.close()
 
 
-# A long-lived process's idle pools, by shape (``keep_workers``); None: close each pool.
-_KEPT: dict[tuple, list[_WorkerPool]] | None = None
+class KeptWorkers:
+    """Idle worker pools kept between ``speak_in_workers`` calls, while a batch of
+    articles is built: each article's speech then starts at once, with no engine to start
+    (a worker's start costs eSpeak 0.1 s of CPU, Piper a second or more). A pool is taken
+    out while it speaks, so two callers at once never share one."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple, _WorkerPool] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, shape: tuple) -> _WorkerPool | None:
+        with self._lock:
+            return self._idle.pop(shape, None)
+
+    def give_back(self, shape: tuple, pool: _WorkerPool) -> None:
+        with self._lock:
+            spare = pool if self._closed else self._idle.get(shape)
+            if not self._closed:
+                self._idle[shape] = pool
+        if spare is not None:
+            spare.close()
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._idle, self._closed = list(self._idle.values()), {}, True
+        for pool in pools:
+            pool.close()
 
 
-def keep_workers() -> None:
-    """Keep each pool's workers for the next call instead of closing them: for a process
-    that speaks many small batches (a cluster worker, see ``cluster``), where starting a
-    worker (about 90 ms of CPU for eSpeak, far more for Piper's model) would cost more
-    than the batch. A pool that fails is closed, not kept."""
-    global _KEPT
-    if _KEPT is None:
-        _KEPT = {}
+_kept: KeptWorkers | None = None  # while a batch keeps its workers (``keeping_workers``)
+_kept_users = 0
+_kept_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def keeping_workers() -> Iterator[None]:
+    """Within: speech workers outlive each article's speech, for the next article. Nested
+    or overlapping uses share the kept pools; the last to leave stops their workers."""
+    global _kept, _kept_users
+    with _kept_lock:
+        _kept = _kept or KeptWorkers()
+        _kept_users += 1
+    try:
+        yield
+    finally:
+        with _kept_lock:
+            _kept_users -= 1
+            done, _kept = (_kept, None) if _kept_users == 0 else (None, _kept)
+        if done is not None:
+            done.close()
 
 
 def voices_in_worker(speaker: Path, engine: str, mend: str) -> list[Voice]:
@@ -220,7 +261,7 @@ class _WorkerPool:
         if not pending:
             return
         wanted = min(self._size, len(pending)) - len(self._workers)  # a kept pool has some
-        self._workers += [_Worker(self._speaker) for _ in range(wanted)]
+        self._workers += [_Worker(self._speaker) for _ in range(max(0, wanted))]
         busy = 0
         while pending or retries or busy:
             for w in self._workers:

@@ -8,6 +8,8 @@ its sound; clips not in the cache are spoken by the engine's workers, processed
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -37,6 +39,12 @@ class Progress:
     def advance(self) -> None: ...
 
     def finish(self) -> None: ...
+
+    def batch(self, articles: int) -> None:
+        """A build of several ``articles`` begins (their speech may overlap)."""
+
+    def article_done(self, article: str) -> None:
+        """One article of the batch is over: built, up to date, or failed."""
 
 
 def voice_for(article: Article, settings: Settings, engine: SpeechEngine) -> VoiceSettings:
@@ -73,6 +81,7 @@ class Synthesis:
         self.settings = settings
         self.progress = progress
         self.made = 0
+        self.stop: threading.Event | None = None  # set: stop speaking (the build is stopped)
         # Speaks the jobs elsewhere, yielding each clip kept in the cache (``cluster``).
         self.remote: Callable[[list], Iterable[ClipInfo]] | None = None
 
@@ -99,8 +108,11 @@ class Synthesis:
         if missing:
             first = {k: i for k, i in reversed(list(zip(keys, items, strict=True)))}
             scratch = self.cache.scratch_dir()
+            # Named for this call too: another build, or another article of this batch,
+            # may be speaking the same clip into the same scratch folder at this moment.
+            token = uuid.uuid4().hex[:12]
             jobs = [
-                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.wav")
+                (Utterance(first[k].text, voice, first[k].label), scratch / f"{k}.{token}.wav")
                 for k in missing
             ]
             self.progress.start(article, len(jobs))
@@ -125,6 +137,8 @@ class Synthesis:
         infos: dict[str, ClipInfo] = {}
         if self.remote is not None:
             for info in self.remote(jobs):
+                if self.stop is not None and self.stop.is_set():
+                    raise KeyboardInterrupt  # as below: the rest are cancelled on the way out
                 infos[info.key] = info
                 ready(info.key, info)
                 self.progress.advance()
@@ -141,7 +155,9 @@ class Synthesis:
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs // 2)) as pool:
             for clip in self.engine.synthesize(jobs, self.settings.jobs):
-                pending.add(pool.submit(self.keep_clip, clip.path.stem, clip.path, clip.words))
+                if self.stop is not None and self.stop.is_set():
+                    raise KeyboardInterrupt  # in an article's thread: Ctrl-C reached the main one
+                pending.add(pool.submit(self.keep_clip, _key_of(clip.path), clip.path, clip.words))
                 harvest([f for f in pending if f.done()])
             harvest(list(as_completed(pending)))
         return infos
@@ -156,3 +172,8 @@ class Synthesis:
         info = self.cache.put_clip(key, clip)
         wav.unlink(missing_ok=True)
         return info
+
+
+def _key_of(scratch: Path) -> str:
+    """The clip key of a scratch WAV (``KEY.TOKEN.wav``)."""
+    return scratch.name.split(".", 1)[0]
