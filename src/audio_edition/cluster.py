@@ -110,9 +110,11 @@ class Cluster:
         return client
 
     def close(self) -> None:
+        """At the end of a build: the next one (``--watch``) connects, or tries, again."""
         for root, token in self._tokens.items():
             (root / token).unlink(missing_ok=True)
         self._tokens.clear()
+        self._failed = None
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
