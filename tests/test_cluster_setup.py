@@ -34,3 +34,23 @@ def test_without_a_cluster_dask_is_not_loaded(project, monkeypatch):
     settings = Settings(formats=("vtt",), cache_dir=project / "cache")
     results = build(project=project, settings=settings, engine=FakeEngine())
     assert results[0].synthesized > 0
+
+
+def test_a_no_change_rebuild_on_a_cluster_loads_neither_dask_nor_numpy(project):
+    """It answers from the manifests alone: no cluster is contacted, nothing heavy loaded."""
+    import subprocess
+
+    settings = Settings(formats=("vtt",), cache_dir=project / "cache")
+    assert build(project=project, settings=settings, engine=FakeEngine())[0].changed
+    code = (
+        "import sys\n"
+        "from audio_edition import build\n"
+        "from audio_edition.config import Settings\n"
+        "from audio_edition.engines.fake import FakeEngine\n"
+        f"s = Settings(formats=('vtt',), cache_dir={str(project / 'cache')!r},"
+        " cluster='tcp://127.0.0.1:1')\n"
+        f"r = build(project={str(project)!r}, settings=s, engine=FakeEngine())\n"
+        "print(r[0].changed, sorted({'numpy', 'dask', 'distributed'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False []"

@@ -34,17 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import Cache, ClipInfo
 from .errors import AudioEditionError, ClusterError, DamagedEntry
 from .speech import SAMPLE_FORMAT, SpeechEngine, Utterance
 
 if TYPE_CHECKING:
     from .assemble import Segment
+    from .cache import Cache, ClipInfo
     from .encode import Codec
     from .layout import Layout
     from .script import Item
 
-ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler, and for it to have a worker
 BATCH = 16  # utterances in one task at most
 SAME_SETUP = "install the same audio-edition, engine, voice and ffmpeg on every worker"
@@ -299,6 +298,8 @@ def encode_task(want: Want, segment: Segment, codec: Codec, dest: str) -> bool:
 
 
 def _cache(want: Want) -> Cache:
+    from .cache import Cache
+
     root = Path(want.cache)
     if not (root / want.token).exists():
         raise ClusterError(
