@@ -57,5 +57,5 @@ $(ACE_STAMP): | system-test
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,natural]'
+	$(PY) -m pip install -q -e '.[test,natural,cluster]'
 	@rm -f $(VENV)/.installed-* && touch $@

@@ -27,7 +27,13 @@ tree over wall time x cores; goal >= 85%). Other programs running take cores too
 also prints how much of the time the batch had work for every core (threads of its
 process tree running or runnable), which they do not change.
 
-``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``, ``batch``; default all).
+Last, the same batch built by one local `build` and then on a local Dask cluster (`dask
+scheduler` and 2 one-thread `dask worker`s on 127.0.0.1): goal <= 1.2x the local batch's
+wall time, identical manifests; and from the
+CPU-seconds per hour of audio (eSpeak, and Piper on a small batch), the worker cores a
+day's articles need. `tests/bench.py cluster` runs only that part.
+``BENCH_ENGINES`` picks the parts (``loop``, ``espeak``, ``piper``, ``batch``,
+``cluster``; default all).
 Machines are noisy: these are figures to read, not limits to assert.
 """
 
@@ -305,8 +311,9 @@ def main() -> None:
         (f"half book ({copies // 2} copies)", long_book(copies // 2)),
         (f"long book ({copies} copies)", long_book(copies)),
     ]
-    parts = sys.argv[1:2] if sys.argv[1:] in (["loop"], ["batch"]) else None
-    parts = parts or ["loop", "espeak", "piper", "batch"]
+    only = (["loop"], ["batch"], ["cluster"])
+    parts = sys.argv[1:2] if sys.argv[1:] in only else None
+    parts = parts or ["loop", "espeak", "piper", "batch", "cluster"]
     engines = os.environ.get("BENCH_ENGINES", ",".join(parts)).split(",")
     print(f"cores: {os.cpu_count()}")
     if "loop" in engines:
@@ -317,6 +324,9 @@ def main() -> None:
         piper_part([books[0], books[2]])
     if "batch" in engines:
         batch_part()
+    if "cluster" in engines:
+        cluster_report()
+        piper_batch_cpu()
 
 
 # ---------------------------------------------------------------- a batch of articles
@@ -401,6 +411,212 @@ def espeak_part(books: list[tuple[str, str]]) -> None:
             f"{r['rss_sum'] / 1e6:>15.0f}",
             flush=True,
         )
+
+
+# ---------------------------------------------------------------- the batch on a Dask cluster
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU-seconds of a live process and its live descendants, with their waited-for
+    children (utime, stime, cutime, cstime)."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:15])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _named(articles: list[str]) -> dict[str, str]:
+    return {f"story-{k:02}": text for k, text in enumerate(articles, 1)}
+
+
+def _batch_project(root: Path, articles: dict[str, str]) -> Path:
+    (root / "text").mkdir(parents=True)
+    for name, text in articles.items():
+        (root / "text" / f"{name}.txt").write_text(text, encoding="utf-8")
+    return root
+
+
+def _timed_build(project: Path, cache: Path, *flags: str) -> tuple[float, float]:
+    """One `build` of every article in the project: (wall seconds, CPU-seconds of its tree)."""
+    env = {**os.environ, "AUDIO_EDITION_CACHE": str(cache)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [*CLI, "build", "--quiet", *flags], cwd=project, env=env, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"batch build failed: {proc.stderr.read().decode()[-500:]}")
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def _manifests(out: Path) -> dict:
+    """Every manifest, without what names this build (its record, the files' inodes)."""
+    import json
+
+    found = {}
+    for path in sorted(out.glob("story-*.json")):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest.pop("build")
+        for output in manifest["outputs"].values():
+            output.pop("id", None)
+        found[path.name] = manifest
+    return found
+
+
+def _audio_hours(out: Path) -> float:
+    return sum(m["duration_ms"] for m in _manifests(out).values()) / 3.6e6
+
+
+def start_cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
+    """`dask scheduler` and `dask worker` processes (one thread each) on 127.0.0.1."""
+    import socket
+
+    from distributed import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask = [sys.executable, "-m", "dask"]
+    procs = [
+        subprocess.Popen(
+            [
+                *dask,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                ":0",
+            ],
+            **quiet,
+        )  # fmt: skip
+    ]
+    for n in range(workers):
+        procs.append(
+            subprocess.Popen(
+                [
+                    *dask,
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--name",
+                    f"bench{n}",
+                ],
+                **quiet,
+            )  # fmt: skip
+        )
+    with Client(address, timeout=60, set_as_default=False) as client:
+        client.wait_for_workers(workers, timeout=60)
+    return address, procs
+
+
+def cluster_part(count: int = 40) -> dict:
+    """The batch of ``count`` articles: one local `build` of all, then the same on a local
+    Dask cluster (a scheduler and 2 one-thread workers), each from a cold cache. eSpeak's
+    cold clips differ by a few samples from run to run, so the cluster's manifests are
+    compared with a local build from the cluster's own clips (copied, without segments)."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        print("cluster: Dask not installed (pip install 'audio-edition[cluster]'), skipped")
+        return {}
+    articles = _named(batch_articles(count))
+    flags = ("--format", "m4b")
+    with tempfile.TemporaryDirectory(prefix="audio-edition-bench-batch-") as tmp:
+        root = Path(tmp)
+        local = _batch_project(root / "local", articles)
+        local_s, local_cpu = _timed_build(local, root / "local-cache", *flags)
+        hours = _audio_hours(local / "audio")
+        address, procs = start_cluster()
+        try:
+            before = sum(tree_cpu(p.pid) for p in procs)
+            remote = _batch_project(root / "cluster", articles)
+            cluster_s, client_cpu = _timed_build(
+                remote, root / "shared", "--cluster", address, *flags
+            )
+            cluster_cpu = client_cpu + sum(tree_cpu(p.pid) for p in procs) - before
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait()
+        ref = _batch_project(root / "ref", articles)
+        shutil.copytree(root / "shared" / "clips", root / "ref-cache" / "clips")
+        _timed_build(ref, root / "ref-cache", *flags)
+        same = _manifests(remote / "audio") == _manifests(ref / "audio")
+        return {
+            "articles": count,
+            "words": sum(len(t.split()) for t in articles.values()),
+            "audio_h": hours,
+            "local": local_s,
+            "local_cpu": local_cpu,
+            "cluster": cluster_s,
+            "cluster_cpu": cluster_cpu,
+            "same": same,
+            "n": len(_manifests(remote / "audio")),
+        }
+
+
+def cluster_report(count: int = 40) -> None:
+    r = cluster_part(count)
+    if not r:
+        return
+    print(
+        f"batch of {r['articles']} articles ({r['words']} words, {r['audio_h'] * 60:.1f} min "
+        f"of audio), --format m4b, cold cache:\n"
+        f"  local `build` of all: {r['local']:.1f} s, {r['local_cpu']:.1f} CPU-s "
+        f"({r['local_cpu'] / r['audio_h']:.0f} CPU-s per hour of audio)\n"
+        f"  Dask cluster (scheduler + 2 one-thread workers on 127.0.0.1): {r['cluster']:.1f} s "
+        f"= {r['cluster'] / r['local']:.2f}x the local batch (goal <= 1.2x), "
+        f"{r['cluster_cpu']:.1f} CPU-s (client, scheduler and workers)\n"
+        f"  manifests ({r['n']}) identical to a local build of the cluster's clips: "
+        f"{'yes' if r['same'] else 'NO'}",
+        flush=True,
+    )
+    capacity(r["local_cpu"] / r["audio_h"], r["audio_h"] / r["articles"], "eSpeak NG")
+
+
+def capacity(cpu_per_audio_hour: float, hours_per_article: float, engine: str) -> None:
+    """Worker cores a day's articles need, at 85 % busy (the rest: scheduling, I/O)."""
+    row = ", ".join(
+        f"{n:,}/day: {n * hours_per_article * cpu_per_audio_hour / 86400 / 0.85:.2f} cores"
+        for n in (1_000, 10_000, 100_000)
+    )
+    print(f"  capacity, {engine}, articles of ~150 words: {row}", flush=True)
+
+
+def piper_batch_cpu(count: int = 4) -> None:
+    """CPU-seconds per hour of audio for Piper, from a small local batch."""
+    import importlib.util
+
+    if importlib.util.find_spec("piper") is None:
+        return
+    articles = _named(batch_articles(count))
+    with tempfile.TemporaryDirectory(prefix="audio-edition-bench-piper-batch-") as tmp:
+        project = _batch_project(Path(tmp), articles)
+        _, cpu = _timed_build(project, Path(tmp) / "cache", "--engine", "piper", "--format", "m4b")
+        hours = _audio_hours(project / "audio")
+    print(
+        f"Piper, a batch of {count}: {cpu:.1f} CPU-s for {hours * 60:.1f} min of audio "
+        f"({cpu / hours:.0f} CPU-s per hour of audio)",
+        flush=True,
+    )
+    capacity(cpu / hours, hours / count, "Piper")
 
 
 if __name__ == "__main__":

@@ -271,3 +271,34 @@ def test_an_engine_clip_in_another_sample_format_is_brought_to_the_editions(tmp_
         w.writeframes(stereo.tobytes())
     clip = prepare(path)
     assert abs(len(clip.samples) - 22050) <= 2  # one second at 22,050 Hz, mono
+
+
+# ---------------------------------------------------------------- two writers of one clip
+
+
+def test_two_writers_of_one_clip_never_mix_their_files(tmp_path, cache, monkeypatch):
+    """An engine's clips of one text can differ by a few samples. A second writer (another
+    builder, a cluster worker) making the same clip while the first is between its WAV and
+    its sidecar must not leave one writer's WAV under the other's sidecar: the first WAV
+    in place wins, and the second writer gets the first's clip."""
+    import audio_edition.cache as cache_module
+
+    key = "cd" * 32
+    first, second = prepare(_engine_wav(tmp_path, 1)), prepare(_engine_wav(tmp_path, 2))
+    assert len(first.samples) == len(second.samples)  # so only the hash tells them apart
+    got: list = []
+    write, threads = cache_module.atomic_write_bytes, []
+
+    def write_with_a_second_writer(path: Path, data: bytes) -> None:
+        if path.suffix == ".json" and not threads:  # the first writer's sidecar is next
+            threads.append(threading.Thread(target=lambda: got.append(cache.put_clip(key, second))))
+            threads[0].start()
+            threads[0].join(timeout=1.0)  # it does what it can before the sidecar lands
+        write(path, data)
+
+    monkeypatch.setattr(cache_module, "atomic_write_bytes", write_with_a_second_writer)
+    kept = cache.put_clip(key, first)
+    threads[0].join()
+    assert got == [kept]  # the second writer took the first's clip
+    assert cache.clip_info(key) == kept
+    assert (cache.read_clip(kept) == first.samples).all()  # WAV and sidecar agree

@@ -134,3 +134,23 @@ def test_the_fake_engine_is_chosen_by_the_environment_for_tests(tmp_path, monkey
         "fake/en",
         "fake/fr",
     ]
+
+
+def test_a_kept_pool_speaks_the_next_batch_with_the_same_worker(tmp_path):
+    """A batch's articles, and a cluster worker's many small tasks: the speaker process is
+    started once (about 0.1 s of CPU for eSpeak), not once a call; a pool that fails is
+    not kept."""
+    from audio_edition.speech_pool import keeping_workers
+
+    engine = FakeEngine(in_workers=True)
+    for batch in "abc":
+        (tmp_path / batch).mkdir()
+    with keeping_workers():
+        list(engine.synthesize(_jobs(tmp_path / "a", ["First batch."]), 1))
+        first = _worker_pids()
+        list(engine.synthesize(_jobs(tmp_path / "b", ["Second batch, same worker."]), 1))
+        assert _worker_pids() == first and len(first) == 1
+        with pytest.raises(SynthesisError):
+            list(engine.synthesize(_jobs(tmp_path / "c", ["It [crash] es."]), 1))
+        assert not _worker_pids()  # closed, not kept
+    assert not _worker_pids()

@@ -49,6 +49,7 @@ ORDER = [
     "edition",
     "manifest",
     "layout",
+    "cluster",  # speech and encoding on a Dask cluster's workers
     # formats, written from the edition
     "formats.base",
     "formats",

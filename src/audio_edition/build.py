@@ -31,7 +31,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .edition import BuildRecord, Manifest, read_manifest
 from .engines import default_engine
-from .errors import AudioEditionError, BuildFailed, DamagedEntry, SourceError
+from .errors import AudioEditionError, BuildFailed, ClusterError, DamagedEntry, SourceError
 from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
 from .formats import needs_ffmpeg
 from .outputs import (
@@ -144,6 +144,7 @@ class Builder:
         self._stop = threading.Event()
         self.uses: dict[str, dict] = {}  # slug -> the cache keys its edition uses
         self._lexicon = None
+        self.cluster = _cluster(settings)  # None: speak and encode here
 
     @property
     def cache(self) -> Cache:
@@ -170,6 +171,8 @@ class Builder:
                     self.cache.record_use(self.project, self.out, self.uses)
             finally:
                 self._held = None
+                if self.cluster is not None:
+                    self.cluster.close()
 
     def project_lexicon(self):
         """The project's pronunciation lexicon (lexicon.py), read once per build."""
@@ -317,10 +320,16 @@ class Builder:
         cached = {k: self.cache.clip_info(k) for k in dict.fromkeys(keys)}
         layout = Layout(self.cache, self.settings, self._turns.encoders)
         codecs = codecs_for(formats)
-        encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
+        if self.cluster is not None:  # the cluster's workers speak and encode
+            synthesis.remote = self.cluster.speaker(self.cache, engine)
+            encoder = self.cluster.encoder(layout, items, keys, segment_plan, codecs, cached)
+        else:
+            encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
+        # On a cluster, articles in flight need not take turns: its workers are shared.
+        speaks = None in cached.values() and self.cluster is None
         with contextlib.ExitStack() as tail:  # the encoders finish after this article's turn
             tail.enter_context(self.cache.io("write"))
-            with self._turns.turn(path, speaks=None in cached.values()):
+            with self._turns.turn(path, speaks=speaks):
                 ready = tail.enter_context(encoder)
                 clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
         segments = layout.lay_out(items, segment_plan, clips)
@@ -428,6 +437,24 @@ class _Attempt:
         return self.synthesis.made if self.synthesis is not None else 0
 
 
+def _one_cluster_error(failures: list[AudioEditionError]) -> list[AudioEditionError]:
+    """The failures, with the cluster's (unreachable, a worker set up otherwise) said once:
+    every article of the batch met the same one."""
+    first = next((f for f in failures if isinstance(f, ClusterError)), None)
+    return [f for f in failures if not isinstance(f, ClusterError) or f is first]
+
+
+def _cluster(settings: Settings):
+    """The Dask cluster to build on (``--cluster``, ``cluster =``, or the address Dask's
+    own tools read), if any: the cluster module, and Dask, load only then."""
+    address = settings.cluster or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not address:
+        return None
+    from .cluster import Cluster
+
+    return Cluster(address)
+
+
 def _quietly(call: Callable[[], object]) -> None:
     with contextlib.suppress(Exception):
         call()
@@ -516,7 +543,7 @@ def build(
     with output_lock(out, notify), builder.sharing_cache():
         built = builder.build_all(articles)
         results = [r for r in built if isinstance(r, EditionResult)]
-        failures = [r for r in built if isinstance(r, AudioEditionError)]
+        failures = _one_cluster_error([r for r in built if isinstance(r, AudioEditionError)])
         write_indexes(out, settings, notify, changed=any(r.changed for r in results))
     if failures:
         raise BuildFailed(failures, results)

@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     _voice_flags(b)
     b.add_argument("--jobs", type=int, help="speech workers (default: one per CPU)")
     b.add_argument("--cover", type=Path, help="cover image (JPEG or PNG) for the audio files")
+    b.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="speak and encode on a Dask cluster: its scheduler, e.g. tcp://HOST:8786",
+    )
     b.add_argument("--no-opening", action="store_true", help="no opening announcement")
     b.add_argument("--no-closing", action="store_true", help="no closing announcement")
     b.add_argument("--force", action="store_true", help="rewrite outputs even if up to date")
@@ -126,7 +131,8 @@ def _voice_flags(p: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The project's settings with the flags given, each checked like the file's values."""
-    flags = {k: getattr(args, k, None) for k in (*VOICE_KEYS, "engine", "formats", "jobs", "cover")}
+    names = (*VOICE_KEYS, "engine", "formats", "jobs", "cover", "cluster")
+    flags = {k: getattr(args, k, None) for k in names}
     settings = settings_with_flags(load_settings(Path()), flags)  # names relative
     if getattr(args, "no_opening", False):
         settings = settings.with_overrides(opening="")

@@ -84,6 +84,7 @@ class Settings:
     lexicon: Path | None = None  # the pronunciation lexicon (.toml or .pls); see lexicon.py
     jobs: int = field(default_factory=lambda: CPUS)
     cache_dir: Path | None = None
+    cluster: str | None = None  # a Dask scheduler's address: speak and encode there (cluster.py)
     force: bool = False
     feed: FeedSettings = field(default_factory=FeedSettings)
     # The project file's voice settings. They rank below an article's front matter
@@ -147,6 +148,7 @@ RULES: dict[str, Rule] = {
     "lexicon": Rule("path", help="a pronunciation lexicon, .toml or .pls"),
     "jobs": Rule("whole", 1, MAX_JOBS, f"4 times the {CPUS} CPUs at most"),
     "cache_dir": Rule("path", help="a folder"),
+    "cluster": Rule("text", help="a Dask scheduler's address, such as tcp://HOST:8786"),
 }
 PAUSE_RULE = Rule("whole", 0, 10000, "milliseconds")
 # ``[feed]``: the podcast feed's channel (formats/feed.py).

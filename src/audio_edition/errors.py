@@ -45,3 +45,8 @@ class DamagedEntry(AudioEditionError):
     def __init__(self, path: object, why: str) -> None:
         super().__init__(f"{path}: damaged cache entry ({why})")
         self.path = path
+
+
+class ClusterError(AudioEditionError):
+    """The Dask cluster cannot be reached, or its workers cannot do this build's work: no
+    other article could be built either, so a batch stops there."""

@@ -82,6 +82,8 @@ class Synthesis:
         self.progress = progress
         self.made = 0
         self.stop: threading.Event | None = None  # set: stop speaking (the build is stopped)
+        # Speaks the jobs elsewhere, yielding each clip kept in the cache (``cluster``).
+        self.remote: Callable[[list], Iterable[ClipInfo]] | None = None
 
     def clip_keys(self, items: Sequence[Item], voice: VoiceSettings) -> list[str]:
         engine_id, vdict = self.engine.identity(), self.engine.settings_key(voice)
@@ -134,6 +136,14 @@ class Synthesis:
         workers keeps up, and each more would only add its arrays to the peak memory.
         """
         infos: dict[str, ClipInfo] = {}
+        if self.remote is not None:
+            for info in self.remote(jobs):
+                if self.stop is not None and self.stop.is_set():
+                    raise KeyboardInterrupt  # as below: the rest are cancelled on the way out
+                infos[info.key] = info
+                ready(info.key, info)
+                self.progress.advance()
+            return infos
         pending: set[Future] = set()
 
         def harvest(done: Iterable[Future]) -> None:
