@@ -399,3 +399,25 @@ def test_build_watch_rebuilds_on_save_and_stops_on_ctrl_c(tmp_path):
         process.kill()
     assert process.returncode == 0
     assert "Traceback" not in err
+
+
+def test_without_a_web_page_the_root_lists_the_files(out):
+    """Built without the html format, `serve --open` still opens something useful: the
+    editions' files, linked, and nothing hidden or linked out of the folder."""
+    (out / "index.html").unlink()
+    (out / "out.mp3").unlink(missing_ok=True)
+    (out / "out.mp3").symlink_to(out.parent / "secret.txt")
+    server = Server(out, bind("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        _wait_for(lambda: server.uvicorn.started)
+        r = get(server.port, "/")
+        assert r.status == 200 and r.getheader("Content-Type").startswith("text/html")
+        page = r.body.decode()
+        assert 'href="a.mp3"' in page and 'href="a.epub"' in page
+        assert "out.mp3" not in page and ".audio-edition.lock" not in page
+        assert get(server.port, "/a.mp3").status == 200
+    finally:
+        server.stop()
+        thread.join(timeout=10)

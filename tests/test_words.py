@@ -233,3 +233,29 @@ def test_lines_are_counted_as_the_source_counts_them(fake):
         "Mastung\x0c is far,\nPasni is near.\n\nPasni again.\n", encoding="utf-8"
     )
     assert _listed(fake)["Pasni"].lines == (2, 4)
+
+
+def test_words_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`audio-edition words | head`: once the reader has gone, no traceback and no
+    "internal error", only the exit status of a tool stopped by a closed pipe."""
+    import os
+    import sys
+
+    (tmp_path / "text").mkdir()
+    names = " ".join(f"Zorbuk{i}x" for i in range(400))
+    (tmp_path / "text" / "names.txt").write_text(f"{names}.\n", encoding="utf-8")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "audio_edition.cli", "words"],
+            cwd=tmp_path,
+            env={**os.environ, ENGINE_ENV: "fake"},
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == "" and done.returncode == 141, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import threading
@@ -239,7 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["build", *argv]
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:  # `audio-edition words | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell tool killed by SIGPIPE
     except AudioEditionError as exc:
         for failure in exc.failures if isinstance(exc, BuildFailed) else [exc]:
             print(f"audio-edition: error: {_one_line(str(failure))}", file=sys.stderr)

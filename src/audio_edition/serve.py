@@ -112,7 +112,13 @@ class Broadcaster:
 def app(root: Path, events: Broadcaster | None = None):
     """The ASGI app serving ``root``; with ``events``, the live-reload stream too."""
     from starlette.applications import Starlette
-    from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
+    from starlette.responses import (
+        FileResponse,
+        HTMLResponse,
+        PlainTextResponse,
+        Response,
+        StreamingResponse,
+    )
     from starlette.routing import Route
 
     not_found = PlainTextResponse("Not found", status_code=404)
@@ -127,6 +133,8 @@ def app(root: Path, events: Broadcaster | None = None):
         if request.method not in ("GET", "HEAD"):
             return PlainTextResponse("Method not allowed", status_code=405)
         found = resolve(root, request.url.path, request.scope.get("raw_path", b""))
+        if found is None and request.url.path == "/":  # no web page built: list the files
+            return HTMLResponse(listing(root), headers={"Cache-Control": "no-cache"})
         if found is None:
             return not_found
         headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
@@ -140,6 +148,26 @@ def app(root: Path, events: Broadcaster | None = None):
 
     routes = [Route(EVENTS, stream), Route("/{path:path}", serve_file, methods=["GET", "HEAD"])]
     return Starlette(routes=routes)
+
+
+def listing(root: Path) -> str:
+    """The output folder's files as links, for a folder with no ``index.html`` (built
+    without the web page): the root then still leads somewhere, and `--open` too."""
+    from html import escape
+    from urllib.parse import quote
+
+    names = sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and _is_file(p))
+    items = "\n".join(f'<li><a href="{quote(n)}">{escape(n)}</a></li>' for n in names)
+    return (
+        '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8">'
+        "<title>Audio editions</title></head>\n<body>\n<h1>Audio editions</h1>\n"
+        f"<p>No web page was built (add the html format); the files:</p>\n<ul>\n{items}\n</ul>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _is_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()  # a link may point out of the folder
 
 
 def _page(request, found: Path, live: bool, headers: dict, response_class):
