@@ -236,3 +236,58 @@ def test_the_runs_of_a_long_sentence_join_into_one_clip_with_every_word_in_place
 class _WordVoice:
     def phonemize(self, word):
         return [list(word)]
+
+
+PIPER_ARTICLE = "---\ntitle: T\nspeech:\n  engine: piper\n---\nOne sentence. And another one.\n"
+
+
+@pytest.fixture
+def engines_by_name(tmp_path, monkeypatch) -> dict:
+    """Each engine name a fake engine of its own identity (``fake-espeak``, ``fake-piper``
+    and a version), in the builder and the CLI; an article that chooses Piper in its front
+    matter. The dict sets each name's version."""
+    from audio_edition.engines.fake import FakeEngine
+
+    build_module = importlib.import_module("audio_edition.build")  # the package's build()
+
+    versions = {"espeak": "espeak-1", "piper": "piper-1"}
+
+    def by_name(name=None):
+        return FakeEngine(version=versions[name or "espeak"])
+
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    monkeypatch.setattr(build_module, "default_engine", by_name)
+    monkeypatch.setattr(cli, "default_engine", by_name, raising=False)  # as before the fix
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.md").write_text(PIPER_ARTICLE, encoding="utf-8")
+    return versions
+
+
+def test_status_counts_with_the_engine_an_article_chooses_in_front_matter(engines_by_name, capsys):
+    assert _run(["build", "--format", "vtt"], capsys).returncode == 0
+    result = _run(["status"], capsys)
+    assert result.returncode == 0
+    assert "a.md: 0 of" in result.stdout, result.stdout  # all made by its engine: none to do
+
+
+def test_a_new_version_of_the_engine_an_article_chooses_rebuilds_it(engines_by_name, capsys):
+    argv = ["build", "--format", "vtt", "--json"]
+    assert json.loads(_run(argv, capsys).stdout)["editions"][0]["synthesized"] > 0
+    engines_by_name["piper"] = "piper-2"  # Piper upgraded; the project's engine is not
+    [edition] = json.loads(_run(argv, capsys).stdout)["editions"]
+    assert edition["changed"] and edition["synthesized"] > 0
+
+
+def test_counts_of_one_are_singular_in_what_the_cli_prints(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(ENGINE_ENV, "fake")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.txt").write_text("One sentence.\n", encoding="utf-8")
+    (tmp_path / "audio-edition.toml").write_text('opening = ""\nclosing = ""\n', encoding="utf-8")
+    built = _run(["build", "--format", "vtt"], capsys)
+    assert built.returncode == 0, built.stderr
+    assert ": 1 paragraph, 1 sentence (1 synthesised" in built.stdout, built.stdout
+    (tmp_path / "text" / "a.txt").write_text("Another sentence.\n", encoding="utf-8")
+    status = _run(["status"], capsys)
+    assert "a.txt: 1 of 1 utterance to synthesise" in status.stdout, status.stdout

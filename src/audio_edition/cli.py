@@ -10,14 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .build import Progress, build, engine_name, find_articles, json_report
+from .build import Builder, Progress, build, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
-from .engines import default_engine, installed_engines
+from .engines import installed_engines
 from .errors import AudioEditionError, BuildFailed
 from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
 from .speech import voices_for_language
-from .times import short_clock
+from .times import counted, short_clock
 
 
 class Bar(Progress):
@@ -45,7 +45,7 @@ class Bar(Progress):
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0
         self.stream.write(
             f"\r\033[K{self.article} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{self.done}/{self.total} sentences, ETA {eta:.0f}s"
+            f"{self.done}/{counted(self.total, 'sentence')}, ETA {eta:.0f}s"
         )
         self.stream.flush()
 
@@ -133,7 +133,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             state = "" if r.changed else " (up to date, nothing written)"
             length = short_clock(r.duration_ms, rounded=True)
             print(
-                f"{r.source}: {r.paragraphs} paragraphs, {r.sentences} sentences "
+                f"{r.source}: {counted(r.paragraphs, 'paragraph')}, "
+                f"{counted(r.sentences, 'sentence')} "
                 f"({r.synthesized} synthesised, {r.reused} reused), {length}"
                 f"{state}\n  -> " + ", ".join(r.outputs.values())
             )
@@ -148,10 +149,11 @@ def _notify(message: str) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    project, engine = Path.cwd(), default_engine(engine_name(settings))
+    project = Path.cwd()
+    engine_for = Builder(project, project / "audio", settings).engine_for
     for path in find_articles(args.paths, project):
-        todo, total = status(path, project, settings, engine, _notify)
-        print(f"{path}: {len(todo)} of {total} utterances to synthesise")
+        todo, total = status(path, project, settings, engine_for, _notify)
+        print(f"{path}: {len(todo)} of {counted(total, 'utterance')} to synthesise")
         for item in todo:
             print(f"  {item.label}: {item.text[:70]}")
     for orphan in orphaned_editions(project / "audio"):
@@ -182,7 +184,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         for orphan in remove_orphans(project / "audio", _notify, settings):
             print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
     files, freed = clean_cache(project, settings, _notify)
-    print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
+    print(f"removed {counted(files, 'cached file')} ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 
 
