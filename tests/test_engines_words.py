@@ -165,3 +165,129 @@ def test_the_opening_names_a_piper_voice_in_plain_words_and_espeaks_reads_as_bef
     assert announcement(DEFAULT_OPENING, article) == (
         "Tides. This is an audio edition, read by a synthetic voice."
     )
+
+
+def test_a_long_sentence_is_read_in_runs_cut_at_its_clauses():
+    words = ["ab", "cd,", "ef", "gh;", "ij", "kl", "mn"]
+    phonemes = list(" ".join(words) + ".")
+    runs = piper_speaker.runs(phonemes, limit=12)
+    assert ["".join(r) for r in runs] == ["ab cd,", "ef gh;", "ij kl mn."]
+    assert all(len(r) <= 12 for r in runs)
+    assert piper_speaker.runs(phonemes, limit=100) == [phonemes]  # short enough: one run
+    # No clause near the even cut: at a space; no space at all: inside the word.
+    assert ["".join(r) for r in piper_speaker.runs(list("ab cd ef gh"), limit=6)] == [
+        "ab cd",
+        "ef gh",
+    ]
+    assert ["".join(r) for r in piper_speaker.runs(list("abcdefgh"), limit=5)] == ["abcde", "fgh"]
+
+
+_LETTERS = {c: [10 + i] for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")}
+
+
+class _Voice:
+    """Piper's voice as read_aloud uses it: phonemes are letters, each id takes 100
+    samples of a tone, and the model's output is at half scale."""
+
+    config = SimpleNamespace(
+        phoneme_id_map={"_": [0], "^": [1], "$": [2], " ": [3], ",": [4], **_LETTERS},
+        sample_rate=22050,
+    )
+
+    def __init__(self) -> None:
+        self.runs: list[str] = []
+
+    def phonemize(self, text):
+        return [list(text)]
+
+    def phonemes_to_ids(self, phonemes):
+        ids = [1, 0]
+        for p in phonemes:
+            ids += [*self.config.phoneme_id_map[p], 0]
+        return [*ids, 2]
+
+    def phoneme_ids_to_audio(self, ids, config, include_alignments):
+        import numpy as np
+
+        self.runs.append(len(ids))
+        audio = np.where(np.array(ids).repeat(100) > 4, 0.5, 0.0).astype(np.float32)
+        return audio, np.full(len(ids), 100)
+
+
+def test_the_runs_of_a_long_sentence_join_into_one_clip_with_every_word_in_place():
+    import numpy as np
+
+    voice = _Voice()
+    text = "ab cd, ef gh, ij kl"
+    audio, starts = piper_speaker.read_aloud(voice, text, SimpleNamespace(volume=1.0), 12)
+    samples = np.frombuffer(audio, dtype=np.int16)
+    assert len(voice.runs) == 2
+    assert samples.max() == 32767  # scaled to full range as one clip
+    # Each word starts where its first letter sounds, after silence, the join included.
+    assert len(starts) == 6 and starts == sorted(starts)
+    assert all(samples[s] == 32767 and samples[s - 1] == 0 for s in starts)
+    events = piper_speaker.word_events(_WordVoice(), text, starts)
+    assert [text[o : o + n] for o, n, _ in events] == ["ab", "cd,", "ef", "gh,", "ij", "kl"]
+    # At the cut after a clause the pause is as long as the voice's pause at a comma.
+    loud = np.flatnonzero(samples)
+    assert starts[2] - loud[loud < starts[2]][-1] - 1 == piper_speaker.CLAUSE_PAUSE
+
+
+class _WordVoice:
+    def phonemize(self, word):
+        return [list(word)]
+
+
+PIPER_ARTICLE = "---\ntitle: T\nspeech:\n  engine: piper\n---\nOne sentence. And another one.\n"
+
+
+@pytest.fixture
+def engines_by_name(tmp_path, monkeypatch) -> dict:
+    """Each engine name a fake engine of its own identity (``fake-espeak``, ``fake-piper``
+    and a version), in the builder and the CLI; an article that chooses Piper in its front
+    matter. The dict sets each name's version."""
+    from audio_edition.engines.fake import FakeEngine
+
+    build_module = importlib.import_module("audio_edition.build")  # the package's build()
+
+    versions = {"espeak": "espeak-1", "piper": "piper-1"}
+
+    def by_name(name=None):
+        return FakeEngine(version=versions[name or "espeak"])
+
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    monkeypatch.setattr(build_module, "default_engine", by_name)
+    monkeypatch.setattr(cli, "default_engine", by_name, raising=False)  # as before the fix
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.md").write_text(PIPER_ARTICLE, encoding="utf-8")
+    return versions
+
+
+def test_status_counts_with_the_engine_an_article_chooses_in_front_matter(engines_by_name, capsys):
+    assert _run(["build", "--format", "vtt"], capsys).returncode == 0
+    result = _run(["status"], capsys)
+    assert result.returncode == 0
+    assert "a.md: 0 of" in result.stdout, result.stdout  # all made by its engine: none to do
+
+
+def test_a_new_version_of_the_engine_an_article_chooses_rebuilds_it(engines_by_name, capsys):
+    argv = ["build", "--format", "vtt", "--json"]
+    assert json.loads(_run(argv, capsys).stdout)["editions"][0]["synthesized"] > 0
+    engines_by_name["piper"] = "piper-2"  # Piper upgraded; the project's engine is not
+    [edition] = json.loads(_run(argv, capsys).stdout)["editions"]
+    assert edition["changed"] and edition["synthesized"] > 0
+
+
+def test_counts_of_one_are_singular_in_what_the_cli_prints(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(ENGINE_ENV, "fake")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.txt").write_text("One sentence.\n", encoding="utf-8")
+    (tmp_path / "audio-edition.toml").write_text('opening = ""\nclosing = ""\n', encoding="utf-8")
+    built = _run(["build", "--format", "vtt"], capsys)
+    assert built.returncode == 0, built.stderr
+    assert ": 1 paragraph, 1 sentence (1 synthesised" in built.stdout, built.stdout
+    (tmp_path / "text" / "a.txt").write_text("Another sentence.\n", encoding="utf-8")
+    status = _run(["status"], capsys)
+    assert "a.txt: 1 of 1 utterance to synthesise" in status.stdout, status.stdout

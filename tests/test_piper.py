@@ -96,3 +96,41 @@ def test_voices_lists_every_installed_engines_voices(short):
     rows = [line.split() for line in result.stdout.splitlines()]
     assert [rows[-1][0], rows[-1][-2]] == ["en_US-joe-medium", "piper"]
     assert any(r[0] == "gmw/en-us" and "espeak" in r for r in rows)
+
+
+LONG_CLAUSE = "the boats came home at dusk with their nets full of silver fish"
+
+
+def _worker_peak(text: str, tmp_path) -> tuple[int, dict]:
+    """A Piper speech worker's peak RSS (bytes) after speaking ``text``, and its answer."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import audio_edition.speech_worker as worker
+    from audio_edition.engines import piper_speaker
+
+    job = {"text": text, "path": str(tmp_path / "clip.wav")}
+    job["settings"] = {"voice": "en_US-joe-medium", "rate": 175, "volume": 1.0}
+    args = [sys.executable, "-P", worker.__file__, str(Path(piper_speaker.__file__))]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc.stdin.write(json.dumps(job) + "\n")
+    proc.stdin.close()  # one job, then the worker exits
+    out = proc.stdout.read()
+    _, _, usage = os.wait4(proc.pid, 0)  # before Popen reaps it, to read its peak
+    proc.stdout.close()
+    return usage.ru_maxrss * 1024, json.loads(out)
+
+
+def test_a_very_long_sentence_takes_a_piper_worker_no_more_memory_than_a_long_one(tmp_path):
+    from audio_edition.speech_pool import verify_clip
+
+    long = ", and ".join([LONG_CLAUSE] * 2) + "."  # about 120 phonemes: one run
+    very_long = ", and ".join([LONG_CLAUSE] * 8) + "."  # about 30 s of speech
+    peak_long, _ = _worker_peak(long, tmp_path)
+    peak_very_long, answer = _worker_peak(very_long, tmp_path)
+    assert verify_clip(tmp_path / "clip.wav", very_long, 175) is None
+    assert len(answer["words"]) == len(very_long.split())  # every word, in order
+    assert [w[0] for w in answer["words"]] == sorted(w[0] for w in answer["words"])
+    assert peak_very_long < peak_long + 100e6, (peak_long, peak_very_long)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import Settings, load_settings
 from .edition import BuildRecord, Manifest, read_manifest
-from .engines import default_engine
+from .engines import ENGINES, default_engine
 from .errors import AudioEditionError, BuildFailed, ClusterError, DamagedEntry, SourceError
 from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
 from .formats import needs_ffmpeg
@@ -275,7 +275,9 @@ class Builder:
         old = read_manifest(manifest_path)
         _check_owner(path, old, manifest_path)
         key = self.input_key(raw)
-        if not self.settings.force and old and _up_to_date(old, key, formats, self.out):
+        fresh = old is not None and _up_to_date(old, key, formats, self.out)
+        fresh = fresh and self._same_engine(old)
+        if not self.settings.force and fresh:
             return _result(path, old, self.out, synthesized=0, changed=False)
         self.prefetch()
         edition, layout, items, synthesized = self._speak_and_lay_out(raw, path, formats, tried)
@@ -350,10 +352,25 @@ class Builder:
         matter's or the project file's (``engine_name``)."""
         if self._given_engine is not None:
             return self._given_engine
-        name = engine_name(self.settings, article)
+        return self._engine_named(engine_name(self.settings, article))
+
+    def _engine_named(self, name: str) -> SpeechEngine:
         if name not in self._engines:
             self._engines[name] = default_engine(name)
         return self._engines[name]
+
+    def _same_engine(self, old: Manifest) -> bool:
+        """Whether the engine that read ``old`` is here at the same version. The input key
+        has the flag's or project file's engine only: an article may choose another in its
+        front matter, which the key cannot see before parsing."""
+        made_by = old.edition.voice.engine
+        if self._given_engine is not None or made_by == self.engine.identity():
+            return True
+        for name in ENGINES:
+            with contextlib.suppress(AudioEditionError):  # an engine not installed here
+                if self._engine_named(name).identity() == made_by:
+                    return True
+        return False
 
     def prefetch(self) -> None:
         """Start the look-ups a build needs that each cost a process (the engine's voices,

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .build import Progress, build, engine_name, find_articles, json_report
+from .build import Builder, Progress, build, find_articles, json_report
 from .config import VOICE_KEYS, Settings, load_settings, settings_with_flags
-from .engines import default_engine, installed_engines
+from .engines import installed_engines
 from .errors import AudioEditionError, BuildFailed
 from .formats import BUILTIN, FORMATS
 from .maintenance import clean_cache, orphaned_editions, remove_orphans, status
 from .speech import voices_for_language
-from .times import short_clock
+from .times import counted, short_clock
 
 
 class Bar(Progress):
@@ -62,17 +62,17 @@ class Bar(Progress):
     def _draw(self) -> None:
         width = 30
         if self.articles:
-            done, total, unit, t0 = self.built, self.articles, "articles", self.t_batch
-            said = f", {self.spoken} sentences spoken"
+            done, total, unit, t0 = self.built, self.articles, "article", self.t_batch
+            said = f", {counted(self.spoken, 'sentence')} spoken"
         else:
-            done, total, unit, t0, said = self.done, self.total, "sentences", self.t0, ""
+            done, total, unit, t0, said = self.done, self.total, "sentence", self.t0, ""
         filled = width * done // max(total, 1)
         elapsed = time.monotonic() - t0
         eta = f"{elapsed / done * (total - done):.0f}s" if done else "--"
         name = "" if self.articles else f"{self.article} "
         self.stream.write(
             f"\r\033[K{name}[{'#' * filled}{'.' * (width - filled)}] "
-            f"{done}/{total} {unit}{said}, ETA {eta}"
+            f"{done}/{counted(total, unit)}{said}, ETA {eta}"
         )
         self.stream.flush()
 
@@ -167,7 +167,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             state = "" if r.changed else " (up to date, nothing written)"
             length = short_clock(r.duration_ms, rounded=True)
             print(
-                f"{r.source}: {r.paragraphs} paragraphs, {r.sentences} sentences "
+                f"{r.source}: {counted(r.paragraphs, 'paragraph')}, "
+                f"{counted(r.sentences, 'sentence')} "
                 f"({r.synthesized} synthesised, {r.reused} reused), {length}"
                 f"{state}\n  -> " + ", ".join(r.outputs.values())
             )
@@ -182,10 +183,11 @@ def _notify(message: str) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    project, engine = Path.cwd(), default_engine(engine_name(settings))
+    project = Path.cwd()
+    engine_for = Builder(project, project / "audio", settings).engine_for
     for path in find_articles(args.paths, project):
-        todo, total = status(path, project, settings, engine, _notify)
-        print(f"{path}: {len(todo)} of {total} utterances to synthesise")
+        todo, total = status(path, project, settings, engine_for, _notify)
+        print(f"{path}: {len(todo)} of {counted(total, 'utterance')} to synthesise")
         for item in todo:
             print(f"  {item.label}: {item.text[:70]}")
     for orphan in orphaned_editions(project / "audio"):
@@ -216,7 +218,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         for orphan in remove_orphans(project / "audio", _notify, settings):
             print(f"removed the orphaned edition {orphan.manifest} ({orphan.article} is gone)")
     files, freed = clean_cache(project, settings, _notify)
-    print(f"removed {files} cached files ({freed / 1e6:.1f} MB) no current edition uses")
+    print(f"removed {counted(files, 'cached file')} ({freed / 1e6:.1f} MB) no current edition uses")
     return 0
 
 

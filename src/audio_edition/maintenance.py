@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .edition import read_manifest
@@ -13,6 +14,9 @@ from .outputs import edition_article, output_lock, write_indexes
 from .script import Item, utterance_script
 from .speech import SpeechEngine
 from .synthesis import Progress, Synthesis, voice_for, voice_words
+
+if TYPE_CHECKING:
+    from .source import Article
 
 
 def project_cache(project: Path, settings: Settings, notify: Callable[[str], None]):
@@ -25,14 +29,16 @@ def status(
     path: Path,
     project: Path,
     settings: Settings,
-    engine: SpeechEngine,
+    engine_for: Callable[[Article], SpeechEngine],
     notify: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[Item], int]:
-    """The utterances a build would synthesise (each distinct one once), and the total."""
+    """The utterances a build would synthesise (each distinct one once), and the total;
+    ``engine_for`` is the article's engine (the builder's: its front matter may choose)."""
     from .lexicon import lexicon_for, project_lexicon
     from .source import read_article
 
     article = read_article(path, project)
+    engine = engine_for(article)
     voice = voice_for(article, settings, engine)
     lexicon, markup = lexicon_for(project_lexicon(project, settings), article, engine)
     items = utterance_script(article, settings, voice_words(engine, voice.voice), lexicon, markup)

@@ -1,4 +1,5 @@
-"""Times as people and formats write them, from milliseconds: one place for every clock."""
+"""Times as people and formats write them, from milliseconds: one place for every clock;
+and counts as people write them (``counted``)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,8 @@ def short_clock(ms: int, rounded: bool = False) -> str:
     minutes, seconds = divmod(total, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 paragraph``, ``2 paragraphs``, ``0 paragraphs``: a count and its noun, agreeing."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

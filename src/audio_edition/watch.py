@@ -26,6 +26,7 @@ from .config import CONFIG_FILE, Settings
 from .edition import Manifest, read_manifest
 from .errors import AudioEditionError, BuildFailed
 from .files import ARTICLE_SUFFIXES, slugify
+from .times import counted
 
 STEP_MS = 100  # saves this close together are one change
 LEXICONS = ("pronunciations.toml",)
@@ -72,7 +73,7 @@ def describe(source: str, found: Changes, synthesized: int, seconds: float) -> s
         where.append(f"paragraph{'s' * (len(paras) > 1)} {numbers}{paras[-1]}")
     count = len(found.ids) or synthesized
     if count or not found.removed:
-        where.append(f"{count} sentence{'s' * (count != 1)} re-spoken")
+        where.append(f"{counted(count, 'sentence')} re-spoken")
     if found.removed:
         where.append(f"{found.removed} removed")
     return f"{source}: {', '.join(where)} ({seconds:.1f} s)"
@@ -207,8 +208,9 @@ class Watcher:
         if old is None:
             edition = new.edition
             self.say(
-                f"{_shown(article, self.project)}: built, {len(edition.paragraphs)} paragraphs, "
-                f"{len(edition.sentences)} sentences ({seconds:.1f} s)"
+                f"{_shown(article, self.project)}: built, "
+                f"{counted(len(edition.paragraphs), 'paragraph')}, "
+                f"{counted(len(edition.sentences), 'sentence')} ({seconds:.1f} s)"
             )
         found = changes(old, new) if old is not None else Changes()
         if old is not None:
