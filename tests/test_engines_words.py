@@ -291,3 +291,19 @@ def test_counts_of_one_are_singular_in_what_the_cli_prints(tmp_path, monkeypatch
     (tmp_path / "text" / "a.txt").write_text("Another sentence.\n", encoding="utf-8")
     status = _run(["status"], capsys)
     assert "a.txt: 1 of 1 utterance to synthesise" in status.stdout, status.stdout
+
+
+def test_a_new_reading_of_the_piper_speaker_re_speaks_its_clips(monkeypatch) -> None:
+    """The speaker's way of reading (long sentences in runs) is in Piper's identity, so
+    clips it read another way are not reused from the cache."""
+    from audio_edition.cache import Cache
+    from audio_edition.engines.piper import PiperEngine
+    from audio_edition.speech import SAMPLE_FORMAT
+
+    engine = PiperEngine()
+    voice = {"voice": "en_US-joe-medium"}
+    key = Cache.clip_key.__get__(object.__new__(Cache))  # the key needs no cache folder
+    before = key("A sentence.", engine.identity(), voice, SAMPLE_FORMAT)
+    monkeypatch.setattr(piper_speaker, "READING", piper_speaker.READING + 1)
+    after = key("A sentence.", engine.identity(), voice, SAMPLE_FORMAT)
+    assert before != after

@@ -82,7 +82,7 @@ class PiperEngine:
 
     def identity(self) -> str:
         check_piper()
-        return f"piper-tts-{_piper_version()}"
+        return f"piper-tts-{_piper_version()}-reading{piper_speaker.READING}"
 
     def settings_key(self, voice: VoiceSettings) -> dict:
         key = asdict(voice)

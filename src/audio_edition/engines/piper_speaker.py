@@ -168,6 +168,9 @@ QUIET = 0.006  # the model's raw output below this is silence (about -44 dBFS)
 CLAUSE_PAUSE = 7500  # samples (340 ms at 22,050 Hz): the voice's pause at a comma
 
 
+# How this speaker reads, in the clip key (the engine's identity): a change to what it
+# makes of a sentence must re-speak the clips it made before. 2: long sentences in runs.
+READING = 2
 MAX_PHONEMES = 160  # a run's phonemes: about 8 s of audio, 380 MB of a worker at the peak
 CLAUSE_ENDS = ",;:"
 
