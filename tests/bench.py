@@ -475,57 +475,6 @@ def _audio_hours(out: Path) -> float:
     return sum(m["duration_ms"] for m in _manifests(out).values()) / 3.6e6
 
 
-def start_cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
-    """`dask scheduler` and `dask worker` processes (one thread each) on 127.0.0.1."""
-    import socket
-
-    from distributed import Client
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    dask = [sys.executable, "-m", "dask"]
-    procs = [
-        subprocess.Popen(
-            [
-                *dask,
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--dashboard-address",
-                ":0",
-            ],
-            **quiet,
-        )  # fmt: skip
-    ]
-    for n in range(workers):
-        procs.append(
-            subprocess.Popen(
-                [
-                    *dask,
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--host",
-                    "127.0.0.1",
-                    "--no-dashboard",
-                    "--name",
-                    f"bench{n}",
-                ],
-                **quiet,
-            )  # fmt: skip
-        )
-    with Client(address, timeout=60, set_as_default=False) as client:
-        client.wait_for_workers(workers, timeout=60)
-    return address, procs
-
-
 def cluster_part(count: int = 40) -> dict:
     """The batch of ``count`` articles: one local `build` of all, then the same on a local
     Dask cluster (a scheduler and 2 one-thread workers), each from a cold cache. eSpeak's
@@ -543,18 +492,23 @@ def cluster_part(count: int = 40) -> dict:
         local = _batch_project(root / "local", articles)
         local_s, local_cpu = _timed_build(local, root / "local-cache", *flags)
         hours = _audio_hours(local / "audio")
-        address, procs = start_cluster()
+        from local_cluster import LocalCluster  # tests/, beside this script
+
+        (root / "dask").mkdir()
+        cluster = LocalCluster(root / "dask")
         try:
+            for _ in range(2):
+                cluster.add_worker()
+            cluster.wait_for_workers(2)
+            procs = [cluster.scheduler, *cluster.workers]
             before = sum(tree_cpu(p.pid) for p in procs)
             remote = _batch_project(root / "cluster", articles)
             cluster_s, client_cpu = _timed_build(
-                remote, root / "shared", "--cluster", address, *flags
+                remote, root / "shared", "--cluster", cluster.address, *flags
             )
             cluster_cpu = client_cpu + sum(tree_cpu(p.pid) for p in procs) - before
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait()
+            cluster.stop()
         ref = _batch_project(root / "ref", articles)
         shutil.copytree(root / "shared" / "clips", root / "ref-cache" / "clips")
         _timed_build(ref, root / "ref-cache", *flags)

@@ -13,15 +13,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import CLI, run_cli
+from .local_cluster import LocalCluster, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -32,81 +31,6 @@ ARTICLES = {
     "bridge": "The bridge is closed for repairs. Buses take the long road. It opens in May.",
 }
 FLAGS = ("--format", "mp3,vtt", "--no-opening", "--no-closing", "--jobs", "1")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LocalCluster:
-    """A scheduler and its workers, each a `dask` process on 127.0.0.1 (no nanny: a worker
-    killed stays dead, as a machine that went away)."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
-        self.scheduler = self._start(
-            "scheduler",
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            self.address.rsplit(":", 1)[1],
-            "--dashboard-address",
-            ":0",
-        )
-        self.workers: list[subprocess.Popen] = []
-        self.started = 0
-
-    def _start(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115  (closed with the process)
-        return subprocess.Popen(
-            [sys.executable, "-m", "dask", *args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
-
-    def add_worker(self, env: dict | None = None) -> subprocess.Popen:
-        self.started += 1
-        name = f"worker{self.started}"  # a unique name: the scheduler refuses a taken one
-        worker = self._start(
-            name,
-            "worker",
-            self.address,
-            "--nthreads",
-            "1",
-            "--no-nanny",
-            "--host",
-            "127.0.0.1",
-            "--no-dashboard",
-            "--name",
-            name,
-            env=env,
-        )
-        self.workers.append(worker)
-        return worker
-
-    def wait_for_workers(self, n: int) -> None:
-        from distributed import Client
-
-        with Client(self.address, timeout=120, set_as_default=False) as client:
-            client.wait_for_workers(n, timeout=120)
-            while len(client.scheduler_info()["workers"]) != n:  # a killed one is gone
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        for proc in [*self.workers, self.scheduler]:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in [*self.workers, self.scheduler]:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +145,7 @@ def test_a_worker_killed_mid_batch_costs_nothing(cluster, tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line_naming_it(tmp_path):
     project = _project(tmp_path / "p")
-    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     result = run_cli(
         "build",
         "--cluster",
