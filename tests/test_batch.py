@@ -69,6 +69,25 @@ def test_a_batch_keeps_its_speech_workers_from_article_to_article(tmp_path, monk
     assert len(spawned) == 2  # one pool of --jobs 2 for the batch, not two per article
 
 
+def test_a_sentence_two_articles_share_is_spoken_once_in_a_batch(tmp_path):
+    """The second article waits for its turn while the first speaks: a sentence the first
+    made meanwhile (a shared standfirst, a repeated disclaimer) is taken from the cache,
+    not spoken again."""
+    shared = "This story was corrected after publication to fix a name."
+    text = tmp_path / "text"
+    text.mkdir()
+    long = " ".join(f"The first story's sentence number {n} is here." for n in range(1, 60))
+    (text / "a.txt").write_text(f"{shared} {long}\n", encoding="utf-8")
+    (text / "b.txt").write_text(f"Second story.\n\n{shared}\n", encoding="utf-8")
+    results = build(
+        project=tmp_path,
+        settings=_fake_settings(tmp_path),
+        engine=FakeEngine(in_workers=True),
+    )
+    # 59 of a's own, b's first line, and the shared sentence once (by whichever spoke first)
+    assert sum(r.synthesized for r in results) == 61, [r.synthesized for r in results]
+
+
 def test_the_batch_progress_counts_articles_and_sentences(tmp_path):
     out = io.StringIO()
     build(

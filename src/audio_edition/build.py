@@ -16,6 +16,7 @@ segments encoded, the formats written).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -32,7 +33,14 @@ from .config import Settings, load_settings
 from .edition import BuildRecord, Manifest, read_manifest
 from .engines import ENGINES, default_engine
 from .errors import AudioEditionError, BuildFailed, ClusterError, DamagedEntry, SourceError
-from .files import ARTICLE_SUFFIXES, cover_hash, hash_key, read_article_bytes, slugify
+from .files import (
+    ARTICLE_SUFFIXES,
+    cover_hash,
+    hash_key,
+    project_relative,
+    read_article_bytes,
+    slugify,
+)
 from .formats import needs_ffmpeg
 from .outputs import (
     Stage,
@@ -139,6 +147,7 @@ class Builder:
         self.notify = notify
         self._cache: Cache | None = None
         self._cache_made = threading.Lock()  # articles of a batch ask for it at once
+        self._engines_made = threading.Lock()
         self._held: contextlib.ExitStack | None = None
         self._turns = _Turns(1, settings)
         self._stop = threading.Event()
@@ -182,6 +191,10 @@ class Builder:
             self._lexicon = project_lexicon(self.project, self.settings)
         return self._lexicon
 
+    @functools.cache  # noqa: B019  (one per builder, which lives as long as its build)
+    def _lexicon_fingerprint(self) -> str:
+        return self.project_lexicon().fingerprint()
+
     def input_key(self, raw: bytes) -> str:
         """Everything that decides an edition, known before parsing: for the fast path."""
         s = self.settings
@@ -207,7 +220,7 @@ class Builder:
         }
         lexicon = self.project_lexicon()
         if lexicon.entries or lexicon.acronyms:  # none: the key is as it was before lexicons
-            payload["lexicon"] = lexicon.fingerprint()
+            payload["lexicon"] = self._lexicon_fingerprint()
         return hash_key(payload)
 
     def build_all(self, paths: Sequence[Path]) -> list[EditionResult | AudioEditionError]:
@@ -332,6 +345,8 @@ class Builder:
         with contextlib.ExitStack() as tail:  # the encoders finish after this article's turn
             tail.enter_context(self.cache.io("write"))
             with self._turns.turn(path, speaks=speaks):
+                if speaks:  # clips the article ahead made while this one waited its turn
+                    cached.update({k: self.cache.clip_info(k) for k, v in cached.items() if not v})
                 ready = tail.enter_context(encoder)
                 clips, synthesized = synthesis.clips(items, keys, voice, path.name, cached, ready)
         segments = layout.lay_out(items, segment_plan, clips)
@@ -343,7 +358,7 @@ class Builder:
             volume=voice.volume,
             pitch=voice.pitch,
         )
-        source = _display_path(path, self.project)
+        source = project_relative(path, self.project)
         edition = lay_out_edition(article, segments, info, self.settings, source)
         return edition, layout, items, synthesized
 
@@ -355,9 +370,10 @@ class Builder:
         return self._engine_named(engine_name(self.settings, article))
 
     def _engine_named(self, name: str) -> SpeechEngine:
-        if name not in self._engines:
-            self._engines[name] = default_engine(name)
-        return self._engines[name]
+        with self._engines_made:  # articles of a batch ask at once: make each engine once
+            if name not in self._engines:
+                self._engines[name] = default_engine(name)
+            return self._engines[name]
 
     def _same_engine(self, old: Manifest) -> bool:
         """Whether the engine that read ``old`` is here at the same version. The input key
@@ -501,13 +517,6 @@ def _up_to_date(old: Manifest, key: str, formats: list[str], out: Path) -> bool:
         and intact(out / outputs[f]["path"], outputs[f])
         for f in with_needs(formats)
     )
-
-
-def _display_path(path: Path, project: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(project.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _result(

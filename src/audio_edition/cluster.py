@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .encode import _one_line
 from .errors import AudioEditionError, ClusterError, DamagedEntry
 from .speech import SAMPLE_FORMAT, SpeechEngine, Utterance
 
@@ -331,8 +332,3 @@ def _here() -> str:
 
         return get_worker().address
     return socket.gethostname()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__

@@ -137,6 +137,14 @@ def read_cover_bytes(path: Path) -> bytes:
     return read_input_file(path, MAX_COVER_BYTES, "a cover image")
 
 
+def project_relative(path: Path, project: Path) -> str:
+    """``path`` as the user knows it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path(project).resolve()))
+    except ValueError:
+        return str(path)
+
+
 def cover_hash(path: Path | None) -> str | None:
     """The SHA-256 of a cover image (read through the one input reader), or None.
 

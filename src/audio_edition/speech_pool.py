@@ -217,7 +217,10 @@ def phonemes_in_worker(
         raise ToolMissingError(f"{engine} did not answer when asked for phonemes") from None
     if proc.returncode != 0 or not out.strip():
         raise ToolMissingError(f"{engine} could not give phonemes: {mend}")
-    return json.loads(out)
+    try:
+        return json.loads(out)
+    except ValueError:  # something else wrote to the worker's output
+        raise ToolMissingError(f"{engine} gave no readable phonemes: {mend}") from None
 
 
 def _spawn_worker(speaker: Path, *args: str) -> subprocess.Popen:

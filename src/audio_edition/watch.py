@@ -25,7 +25,7 @@ from pathlib import Path
 from .config import CONFIG_FILE, Settings
 from .edition import Manifest, read_manifest
 from .errors import AudioEditionError, BuildFailed
-from .files import ARTICLE_SUFFIXES, slugify
+from .files import ARTICLE_SUFFIXES, project_relative, slugify
 from .times import counted
 
 STEP_MS = 100  # saves this close together are one change
@@ -203,22 +203,26 @@ class Watcher:
     def _report(self, article: Path, result, old, new, t0: float) -> None:
         seconds = time.monotonic() - t0
         if not result.changed or new is None:
-            self.say(f"{_shown(article, self.project)}: up to date")
+            self.say(f"{project_relative(article, self.project)}: up to date")
             return
         if old is None:
             edition = new.edition
             self.say(
-                f"{_shown(article, self.project)}: built, "
+                f"{project_relative(article, self.project)}: built, "
                 f"{counted(len(edition.paragraphs), 'paragraph')}, "
                 f"{counted(len(edition.sentences), 'sentence')} ({seconds:.1f} s)"
             )
         found = changes(old, new) if old is not None else Changes()
         if old is not None:
-            self.say(describe(_shown(article, self.project), found, result.synthesized, seconds))
+            self.say(
+                describe(
+                    project_relative(article, self.project), found, result.synthesized, seconds
+                )
+            )
         page = result.outputs.get("html")
         self.publish(
             {
-                "source": _shown(article, self.project),
+                "source": project_relative(article, self.project),
                 "slug": new.edition.slug,
                 "page": Path(page).name if page else None,
                 "changed": found.ids,
@@ -257,10 +261,3 @@ class Watcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-
-def _shown(path: Path, project: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(project.resolve()))
-    except ValueError:
-        return str(path)

@@ -29,7 +29,7 @@ from .build import engine_name, find_articles
 from .config import Settings, load_settings
 from .engines import default_engine
 from .errors import SourceError, SynthesisError, ToolMissingError, UsageError
-from .files import atomic_write_bytes, read_article_bytes
+from .files import atomic_write_bytes, project_relative, read_article_bytes
 from .lexicon import Lexicon, article_lexicon, project_lexicon
 from .source import MAX_SENTENCE_CHARS, Article, article_from_bytes, collapse_ws
 from .speech import SpeechEngine, Utterance, VoiceSettings, engine_phonemes
@@ -172,7 +172,9 @@ def words_report(
         # The voice is settled only for words to say: a language no voice speaks has none.
         words = _with_ipa(found, speaker, voice_for(article, settings, speaker)) if found else ()
         reports.append(
-            ArticleWords(_shown(path, project), article.language, speaker.name, words, checked)
+            ArticleWords(
+                project_relative(path, project), article.language, speaker.name, words, checked
+            )
         )
     return reports
 
@@ -203,13 +205,6 @@ def _with_ipa(
         UnknownWord(w.word, w.count, w.lines, ipa or None)
         for w, ipa in zip(words, said.split("\n"), strict=True)
     )
-
-
-def _shown(path: Path, project: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path(project).resolve()))
-    except ValueError:
-        return str(path)
 
 
 def lexicon_lines(reports: Sequence[ArticleWords]) -> list[str]:
