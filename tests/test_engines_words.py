@@ -219,7 +219,9 @@ def test_the_runs_of_a_long_sentence_join_into_one_clip_with_every_word_in_place
 
     voice = _Voice()
     text = "ab cd, ef gh, ij kl"
-    audio, starts = piper_speaker.read_aloud(voice, text, SimpleNamespace(volume=1.0), 12)
+    audio, starts = piper_speaker.read_aloud(
+        voice, text, SimpleNamespace(volume=1.0, length_scale=1.0), 12
+    )
     samples = np.frombuffer(audio, dtype=np.int16)
     assert len(voice.runs) == 2
     assert samples.max() == 32767  # scaled to full range as one clip
