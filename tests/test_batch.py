@@ -103,6 +103,30 @@ def test_the_batch_progress_counts_articles_and_sentences(tmp_path):
     assert lines[-1] == "\033[K"  # cleared at the end
 
 
+def test_after_ctrl_c_an_article_waiting_for_its_turn_speaks_nothing(tmp_path):
+    """Ctrl-C while the first article speaks (the main thread sets the build's stop, as
+    its handler does, and the article stops at its next clip): the second, waiting for
+    its turn meanwhile, must not begin to speak once the first lets go."""
+    from audio_edition.build import Builder
+    from audio_edition.synthesis import Progress
+
+    started: list[str] = []
+
+    class CtrlC(Progress):
+        def start(self, article: str, total: int) -> None:
+            started.append(article)
+            builder._stop.set()  # what build_all does when Ctrl-C reaches it
+            raise KeyboardInterrupt
+
+    paths = _articles(tmp_path, 3)
+    settings = _fake_settings(tmp_path)
+    builder = Builder(tmp_path, tmp_path / "audio", settings, FakeEngine(), CtrlC())
+    (tmp_path / "audio").mkdir()
+    with pytest.raises(KeyboardInterrupt), builder.sharing_cache():
+        builder.build_all(paths)
+    assert len(started) == 1, started  # the first; the next stopped before speaking
+
+
 class _Waits(FakeEngine):
     """Speaks its clip, then waits until told to go on before handing it over."""
 

@@ -46,16 +46,16 @@ def cluster(tmp_path_factory):
         found.stop()
 
 
-def _project(root: Path) -> Path:
+def _project(root: Path, articles: dict[str, str] = ARTICLES) -> Path:
     (root / "text").mkdir(parents=True)
-    for name, text in ARTICLES.items():
+    for name, text in articles.items():
         (root / "text" / f"{name}.txt").write_text(f"# The {name}\n\n{text}\n", encoding="utf-8")
     return root
 
 
-def _local_reference(cluster_cache: Path, root: Path) -> dict:
+def _local_reference(cluster_cache: Path, root: Path, articles: dict[str, str] = ARTICLES) -> dict:
     """A local build of the same articles from the cluster build's clips (not segments)."""
-    project = _project(root)
+    project = _project(root, articles)
     shutil.copytree(cluster_cache / "clips", root / "cache" / "clips")
     result = run_cli(
         "build", "--json", *FLAGS, cwd=project, env={"AUDIO_EDITION_CACHE": str(root / "cache")}
@@ -63,14 +63,14 @@ def _local_reference(cluster_cache: Path, root: Path) -> dict:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert all(e["synthesized"] == 0 for e in report["editions"])  # every clip reused
-    return _editions(project / "audio")
+    return _editions(project / "audio", articles)
 
 
-def _editions(out: Path) -> dict:
+def _editions(out: Path, articles: dict[str, str] = ARTICLES) -> dict:
     """Each edition's manifest (without its build record, which names the article), its
     decoded MP3 samples and its captions."""
     found = {}
-    for name in ARTICLES:
+    for name in articles:
         manifest = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
         manifest.pop("build")  # the input key, the article path
         for output in manifest["outputs"].values():
@@ -109,6 +109,27 @@ def test_a_batch_built_on_the_cluster_equals_a_local_build(cluster, tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert not any(e["changed"] for e in json.loads(again.stdout)["editions"])
+
+
+def test_a_long_article_saying_a_sentence_twice_equals_a_local_build(cluster, tmp_path):
+    """A long article is spoken by several tasks, each encoding its own segments; its
+    last segment repeats the first sentence, which another task speaks, so that segment
+    is encoded once both tasks are back. The edition is still the local build's."""
+    refrain = "The tide comes in twice a day."
+    paragraphs = [
+        " ".join(f"Fishermen of the bay number {n}{k} mend nets by lamplight." for k in "abcd")
+        for n in range(1, 17)
+    ]
+    paragraphs[-1] = f"{refrain} {paragraphs[-1]}"
+    articles = {"tide": f"{refrain} " + "\n\n".join(paragraphs)}
+    project = _project(tmp_path / "p", articles)
+    env = {"AUDIO_EDITION_CACHE": str(tmp_path / "shared")}
+    result = run_cli("build", "--json", "--cluster", cluster.address, *FLAGS, cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    (edition,) = json.loads(result.stdout)["editions"]
+    assert edition["synthesized"] == 66  # the title, the refrain once, 64 sentences
+    built = _editions(project / "audio", articles)
+    _assert_equal(built, _local_reference(tmp_path / "shared", tmp_path / "ref", articles))
 
 
 def test_a_worker_killed_mid_batch_costs_nothing(cluster, tmp_path):

@@ -90,7 +90,11 @@ def test_after_a_pause_the_next_word_starts_where_the_speech_does(any_sample_edi
         onset = pauses[-1][1] if pauses[-1][0] < word["start_ms"] else None
         if onset is None:
             continue
-        assert abs(word["start_ms"] - onset) <= 30, (word, pauses)
+        # The onset measured is where the sound rises over SILENT_RMS: a soft first
+        # consonant ("Five") is under it for a while, so the measured onset can be late.
+        # Seen with Piper, whose voice varies from build to build: "Five" -12 to -32 ms
+        # in four builds; every other word within 26 ms.
+        assert -50 <= word["start_ms"] - onset <= 30, (word, pauses)
         checked += 1
     assert checked >= 40  # the sample has 46 sentence breaks inside paragraphs, and commas
 

@@ -231,7 +231,7 @@ class Builder:
             return [self._built_or_error(p) for p in paths]
         self.progress.batch(len(paths))
         self._stop.clear()
-        self._turns = _Turns(len(paths), self.settings)
+        self._turns = _Turns(len(paths), self.settings, self._stop)
         pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="article")
         try:
             futures = [pool.submit(self._built_or_error, p, True) for p in paths]
@@ -336,8 +336,11 @@ class Builder:
         layout = Layout(self.cache, self.settings, self._turns.encoders)
         codecs = codecs_for(formats)
         if self.cluster is not None:  # the cluster's workers speak and encode
-            synthesis.remote = self.cluster.speaker(self.cache, engine)
-            encoder = self.cluster.encoder(layout, items, keys, segment_plan, codecs, cached)
+            from .cluster import Script
+
+            script = Script(items, keys, segment_plan)
+            work = self.cluster.article(self.cache, engine, layout, script, codecs, cached)
+            synthesis.remote, encoder = work.speak, work.encoding()
         else:
             encoder = layout.encoder(items, keys, segment_plan, codecs, cached)
         # On a cluster, articles in flight need not take turns: its workers are shared.
@@ -417,8 +420,11 @@ class _Turns:
     alive from one article to the next until no article is left to speak. A build of
     one article neither waits nor keeps its workers (they stop when its speech ends)."""
 
-    def __init__(self, articles: int, settings: Settings) -> None:
+    def __init__(
+        self, articles: int, settings: Settings, stop: threading.Event | None = None
+    ) -> None:
         self._left = articles  # articles that may still speak
+        self._stop = stop  # set: the build is stopped (Ctrl-C), so no turn begins
         self._over: set[Path] = set()
         self._speaking = threading.Lock()
         self._counting = threading.Lock()
@@ -431,10 +437,12 @@ class _Turns:
     def turn(self, path: Path, speaks: bool) -> Iterator[None]:
         """The article's turn to speak (if it ``speaks``); its speech is over after it."""
         try:
+            self._check_stop()
             if not speaks or self._left <= 1:
                 yield
                 return
             with self._speaking:
+                self._check_stop()  # it may have waited while the article ahead stopped
                 if not self._keeping:
                     from .speech_pool import keeping_workers
 
@@ -443,6 +451,10 @@ class _Turns:
                 yield
         finally:
             self.over(path)
+
+    def _check_stop(self) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise KeyboardInterrupt  # as ``Synthesis`` raises it in an article's thread
 
     def over(self, path: Path) -> None:
         """This article will not speak (again): the last one's end stops the workers."""
@@ -485,7 +497,7 @@ def _cluster(settings: Settings):
         return None
     from .cluster import Cluster
 
-    return Cluster(address)
+    return Cluster(address, from_environment=not settings.cluster)
 
 
 def _quietly(call: Callable[[], object]) -> None:
