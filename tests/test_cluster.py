@@ -112,9 +112,10 @@ def test_a_batch_built_on_the_cluster_equals_a_local_build(cluster, tmp_path):
 
 
 def test_a_long_article_saying_a_sentence_twice_equals_a_local_build(cluster, tmp_path):
-    """A long article is spoken by several tasks, each encoding its own segments; its
-    last segment repeats the first sentence, which another task speaks, so that segment
-    is encoded once both tasks are back. The edition is still the local build's."""
+    """A long article is spoken by several tasks. Its big first segment (46 sentences)
+    is spoken by several and encoded once they are all back; its last repeats the first
+    sentence, which another task speaks, so it too is encoded once both are back. The
+    edition is still the local build's."""
     refrain = "The tide comes in twice a day."
     paragraphs = [
         " ".join(f"Fishermen of the bay number {n}{k} mend nets by lamplight." for k in "abcd")

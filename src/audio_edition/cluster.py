@@ -7,7 +7,8 @@ a run of an article's consecutive segments (each clip processed as the local bui
 processes it, ``Synthesis.keep_clip``, and kept in the shared cache) and encodes those
 segments into the cache on the same worker as their clips come in; the clips'
 ``ClipInfo`` come back. A segment whose clips are all cached is a task of its own, as is
-one whose clips two tasks speak. Measured on the bench's batch of 40 articles, one task
+one whose clips several tasks speak (a sentence said twice, or a segment too big for one
+task on a big cluster). Measured on the bench's batch of 40 articles, one task
 for both did better than a speech task and then an encoding task per segment (1.09 to
 1.18x the local build's time against 1.19 to 1.23x): 80 tasks instead of 358, no round trip
 through the client between speaking and encoding, and the worker's speech beside its
@@ -255,12 +256,21 @@ class ArticleTasks:
 
     def _tasks(self, todo: dict[str, Utterance], size: int) -> Iterator[tuple[list, Encoding]]:
         """The jobs in runs of whole segments of about ``size`` utterances, each with the
-        segments it completes (taken from those waiting)."""
+        segments it completes (taken from those waiting). A segment of over twice
+        ``size`` to speak (a big cluster, a long book) is spoken in tasks of ``size`` and
+        left waiting, to be encoded once they are all back: a book then spreads over
+        more workers than it has segments."""
         jobs: list[tuple[str, Utterance]] = []
         mine: list[list[int]] = []
         for entry in list(self.waiting):
             members, missing = entry
-            jobs += [(k, todo.pop(k)) for k in dict.fromkeys(self._keys(members)) if k in todo]
+            new = [(k, todo.pop(k)) for k in dict.fromkeys(self._keys(members)) if k in todo]
+            if len(new) > 2 * size:
+                yield from (
+                    (new[i : i + size], self._encoding([])) for i in range(0, len(new), size)
+                )
+                continue
+            jobs += new
             if missing <= {k for k, _ in jobs}:
                 self.waiting.remove(entry)
                 mine.append(members)
