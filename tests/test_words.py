@@ -107,11 +107,11 @@ def test_words_are_counted_with_their_lines_most_frequent_first(fake):
         encoding="utf-8",
     )
     listed = _listed(fake)
-    assert list(listed) == ["Gwadar", "Pasni", "Mastung"]  # by count, then reading order
+    # by count, then reading order; "CPEC" is an acronym whose reading is a guess
+    assert list(listed) == ["Gwadar", "Pasni", "Mastung", "CPEC"]
     gwadar = listed["Gwadar"]
     assert (gwadar.count, gwadar.lines) == (4, (1, 3, 4))  # possessive, lower case counted
     assert gwadar.word == "Gwadar"  # as most often written
-    # "CPEC": an acronym, which normalisation reads as letters (the lexicon may say otherwise)
     assert listed["Pasni"].lines == (1, 4) and listed["Mastung"].count == 1
     assert gwadar.ipa == "ˈgwadar"  # the engine's phonemes (the fake engine's)
 
@@ -145,8 +145,14 @@ def test_words_json_for_tools(fake, capsys):
                 "engine": "fake",
                 "checked": True,
                 "words": [
-                    {"word": "Pasni", "count": 2, "lines": [1], "ipa": "ˈpasni"},
-                    {"word": "Mastung", "count": 1, "lines": [1], "ipa": "ˈmastung"},
+                    {"word": "Pasni", "count": 2, "lines": [1], "ipa": "ˈpasni", "reading": None},
+                    {
+                        "word": "Mastung",
+                        "count": 1,
+                        "lines": [1],
+                        "ipa": "ˈmastung",
+                        "reading": None,
+                    },
                 ],
             }
         ]
@@ -167,6 +173,30 @@ def test_words_lexicon_lines_are_a_lexicon_that_leaves_nothing_to_check(fake, ca
     assert _run(["words"], capsys).stdout == (
         "text/a.txt: 0 words to check\ntext/b.txt: 0 words to check\n"
     )
+
+
+def test_acronyms_read_by_a_guess_are_listed_with_how_they_are_read(fake, capsys):
+    """Normalisation guesses how an acronym of four letters or more is read, from its
+    spelling: "USAID" comes out as the word "Usaid", which the editor must be shown."""
+    (fake / "text" / "a.txt").write_text(
+        "USAID and CPEC met NATO and the BBC. USAID's aid came.\n", encoding="utf-8"
+    )
+    listed = _listed(fake)
+    assert list(listed) == ["USAID", "CPEC"]  # NATO is known to be a word, BBC letters
+    assert (listed["USAID"].reading, listed["USAID"].count) == ("word", 2)
+    assert listed["USAID"].ipa == "ˈusaid"  # what the engine is given: "Usaid"
+    assert (listed["CPEC"].reading, listed["CPEC"].ipa) == ("letters", "ˈc ˈp ˈe ˈc")
+    assert _run(["words"], capsys).stdout.splitlines()[1] == (
+        "  USAID                  2x  line 1  /ˈusaid/  (acronym, read as a word)"
+    )
+    lines = _run(["words", "--lexicon"], capsys).stdout
+    assert tomllib.loads(lines) == {"acronyms": {"USAID": "word", "CPEC": "letters"}}
+    # The editor says how USAID is read: it is no longer a guess, and is read so.
+    (fake / "pronunciations.toml").write_text(
+        lines.replace('USAID = "word"', 'USAID = "letters"'), encoding="utf-8"
+    )
+    assert _run(["words"], capsys).stdout == "text/a.txt: 0 words to check\n"
+    assert say("USAID", fake / "u.wav", fake, engine=FakeEngine()).spoken.text == "U.S.A.I.D"
 
 
 def test_fake_phonemes_give_one_line_per_line():

@@ -392,7 +392,8 @@ def _print_words(reports) -> None:
         for w in r.words:
             lines = ", ".join(map(str, w.lines))
             ipa = f"  /{w.ipa}/" if w.ipa else ""
-            print(f"  {w.word:20} {w.count:3}x  line {lines}{ipa}")
+            read = f"  (acronym, read as {'a word' if w.reading == 'word' else 'letters'})"
+            print(f"  {w.word:20} {w.count:3}x  line {lines}{ipa}{read if w.reading else ''}")
 
 
 def cmd_say(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["Rewrite", "normalise", "normalised"]
+__all__ = ["Guess", "Rewrite", "acronym_said", "normalise", "normalised"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,17 @@ class Rewrite:
     start: int
     end: int
     said: str
+
+
+@dataclass(frozen=True)
+class Guess:
+    """An acronym at ``text[start:end]`` the spelling rule reads as a "word" or as
+    "letters", as no table or lexicon says how."""
+
+    start: int
+    end: int
+    acronym: str
+    reading: str
 
 
 # =========================================================================== the tables
@@ -314,6 +325,7 @@ class _Context:
     british: bool
     acronyms: Mapping[str, str]
     shouting: bool  # most words in capitals: a heading or emphasis, not acronyms
+    guessed: list[Guess] | None = None  # acronyms read by the spelling rule, if asked
 
     def word_before(self, m: re.Match[str]) -> str:
         # A window, not the whole text before: each look stays short in a long text.
@@ -686,8 +698,21 @@ def _acronym(m: re.Match[str], ctx: _Context) -> str | None:
     if ctx.shouting or set(m["a"]) == {"I"}:  # "II" is a numeral the rules above left
         return None
     word = ctx.acronyms.get(m["a"]) or _reading(m["a"])
-    said = m["a"].capitalize() if word == "word" else ".".join(m["a"])
+    if ctx.guessed is not None and m["a"] not in ctx.acronyms and _guessed(m["a"]):
+        ctx.guessed.append(Guess(m.start(), m.start() + len(m["a"]), m["a"], word))
+    said = acronym_said(m["a"], word)
     return said + ("'s" if word == "letters" and m["s"] else m["s"] or "")
+
+
+def acronym_said(acronym: str, reading: str) -> str:
+    """How an acronym is given to the engine: as a word ("Nato") or letter by letter."""
+    return acronym.capitalize() if reading == "word" else ".".join(acronym)
+
+
+def _guessed(acronym: str) -> bool:
+    """Whether the spelling rule, not a table, decides how ``acronym`` is read (at three
+    letters or fewer it is always letters, which is nearly always right)."""
+    return len(acronym) > 3 and acronym not in WORD_ACRONYMS + LETTER_ACRONYMS
 
 
 def _reading(acronym: str) -> str:
@@ -726,15 +751,19 @@ def _sentence_end(text: str, end: int) -> int:
 
 
 def normalise(
-    text: str, acronyms: Mapping[str, str] | None = None, language: str = "en"
+    text: str,
+    acronyms: Mapping[str, str] | None = None,
+    language: str = "en",
+    guessed: list[Guess] | None = None,
 ) -> list[Rewrite]:
     """Sorted, non-overlapping rewrites of a sentence's written forms (numbers, money, dates,
     abbreviations, ...); what no rewrite covers is said as written. ``acronyms`` maps an
     acronym as written (case-sensitive, "NATO") to "word" or "letters" (from the lexicon).
-    Languages other than English: []."""
+    ``guessed``, if given, gets each acronym whose reading the spelling rule guessed (for
+    ``words``: an editor should check it). Languages other than English: []."""
     if not language.lower().startswith("en"):
         return []
-    ctx = _Context(text, _british(language), acronyms or {}, _shouting(text))
+    ctx = _Context(text, _british(language), acronyms or {}, _shouting(text), guessed)
     taken: list[Rewrite] = []
     covered = bytearray(len(text))  # 1 where a rewrite is already taken
     for rule in _RULES:  # earlier rules win: "$3.2m" is money before "3.2" is a number

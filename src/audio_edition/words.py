@@ -31,6 +31,7 @@ from .engines import default_engine
 from .errors import SourceError, SynthesisError, ToolMissingError, UsageError
 from .files import atomic_write_bytes, project_relative, read_article_bytes
 from .lexicon import Lexicon, article_lexicon, project_lexicon
+from .normalise import Guess, acronym_said, normalise
 from .source import MAX_SENTENCE_CHARS, Article, article_from_bytes, collapse_ws
 from .speech import SpeechEngine, Utterance, VoiceSettings, engine_phonemes
 from .spoken import SpokenText, spoken_text
@@ -46,12 +47,18 @@ SAY_FORMATS = {".wav": "wav", ".mp3": "mp3", ".ogg": "ogg"}
 
 @dataclass(frozen=True)
 class UnknownWord:
-    """A word to check: as most often written, how often, on which lines, and its IPA."""
+    """A word to check: as most often written, how often, on which lines, and its IPA.
+    An acronym whose reading normalisation guessed has it: "word" or "letters"."""
 
     word: str
     count: int
     lines: tuple[int, ...]
     ipa: str | None = None
+    reading: str | None = None
+
+    def said(self) -> str:
+        """What the engine is given for it."""
+        return acronym_said(self.word, self.reading) if self.reading else self.word
 
 
 @dataclass(frozen=True)
@@ -97,22 +104,30 @@ def unknown_words(article: Article, lines: Sequence[str], lexicon: Lexicon) -> l
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
     where: dict[str, set[int]] = {}
+    readings: dict[str, str | None] = {}
     for text, first, last in _spoken_texts(article, lines):
-        for word in _words_to_check(text, lexicon, article.language):
-            key = word.casefold()
+        for word, reading in _words_to_check(text, lexicon, article.language):
+            key = word if reading else word.casefold()  # "AIDS" is not "aids"
+            readings[key] = reading
             counts[key] += 1
             forms.setdefault(key, Counter())[word] += 1
             where.setdefault(key, set()).update(_lines_of(word, lines, first, last))
     order = {key: n for n, key in enumerate(counts)}  # dicts keep the reading order
     return [
-        UnknownWord(forms[key].most_common(1)[0][0], counts[key], tuple(sorted(where[key])))
+        UnknownWord(
+            forms[key].most_common(1)[0][0],
+            counts[key],
+            tuple(sorted(where[key])),
+            reading=readings[key],
+        )
         for key in sorted(counts, key=lambda k: (-counts[k], order[k]))
     ]
 
 
-def _words_to_check(text: str, lexicon: Lexicon, language: str) -> Iterator[str]:
+def _words_to_check(text: str, lexicon: Lexicon, language: str) -> Iterator[tuple[str, str | None]]:
     """The words of ``text`` said as written that neither the dictionary nor the lexicon
-    knows, without a possessive ending ("Gwadar's" is Gwadar)."""
+    knows, without a possessive ending ("Gwadar's" is Gwadar); and the acronyms read as
+    normalisation guessed ("USAID" as a word), with that reading."""
     said = spoken_text(text, lexicon, None, language)
     taken = [(s.start, s.end) for s in said.spans]  # the lexicon's and normalisation's
     for m in WORD.finditer(text):
@@ -120,7 +135,12 @@ def _words_to_check(text: str, lexicon: Lexicon, language: str) -> Iterator[str]
             continue
         word = m.group()
         if not in_dictionary(word) and not lexicon.knows(word):
-            yield _POSSESSIVE.sub("", word)
+            yield _POSSESSIVE.sub("", word), None
+    guessed: list[Guess] = []
+    normalise(text, lexicon.acronyms, language, guessed)
+    for guess in guessed:
+        if not lexicon.matches(guess.acronym):  # an entry says it otherwise
+            yield guess.acronym, guess.reading
 
 
 def _spoken_texts(article: Article, lines: Sequence[str]) -> Iterator[tuple[str, int, int]]:
@@ -198,12 +218,11 @@ def _with_ipa(
     words: list[UnknownWord], engine: SpeechEngine, voice: VoiceSettings
 ) -> tuple[UnknownWord, ...]:
     """The words with the IPA the engine says them with, in the article's voice."""
-    said = engine_phonemes(engine, "\n".join(w.word for w in words), voice)
+    said = engine_phonemes(engine, "\n".join(w.said() for w in words), voice)
     if said is None:
         return tuple(words)
     return tuple(
-        UnknownWord(w.word, w.count, w.lines, ipa or None)
-        for w, ipa in zip(words, said.split("\n"), strict=True)
+        replace(w, ipa=ipa or None) for w, ipa in zip(words, said.split("\n"), strict=True)
     )
 
 
@@ -214,17 +233,21 @@ def lexicon_lines(reports: Sequence[ArticleWords]) -> list[str]:
     merged: dict[str, list] = {}
     for report in reports:
         for w in report.words:
-            entry = merged.setdefault(w.word.casefold(), [w, 0, []])
+            key = w.word if w.reading else w.word.casefold()
+            entry = merged.setdefault(key, [w, 0, []])
             entry[1] += w.count
             entry[2].append(f"{report.source}:{','.join(map(str, w.lines))}")
-    out = []
+    words, acronyms = [], []
     for w, count, places in sorted(merged.values(), key=lambda e: -e[1]):
         ipa = f"says /{w.ipa}/; " if w.ipa else ""
         times = "once" if count == 1 else f"{count} times"
-        out.append(
-            f"{_toml_key(w.word)} = {_toml_string(w.word)}  # {ipa}{times}: {' '.join(places)}"
-        )
-    return out
+        value = w.reading or w.word  # an acronym: "word" or "letters", to keep or change
+        line = f"{_toml_key(w.word)} = {_toml_string(value)}  # {ipa}{times}: {' '.join(places)}"
+        (acronyms if w.reading else words).append(line)
+    # TOML: the table of acronyms after the entries, which are top-level keys.
+    if acronyms:
+        words += [""] * bool(words) + ["[acronyms]", *acronyms]
+    return words
 
 
 def _toml_key(word: str) -> str:
