@@ -336,10 +336,10 @@ class Builder:
         layout = Layout(self.cache, self.settings, self._turns.encoders)
         codecs = codecs_for(formats)
         if self.cluster is not None:  # the cluster's workers speak and encode
-            from .cluster import Script
+            from .cluster import ArticleTasks, Script
 
             script = Script(items, keys, segment_plan)
-            work = self.cluster.article(self.cache, engine, layout, script, codecs, cached)
+            work = ArticleTasks(self.cluster, self.cache, engine, layout, script, codecs, cached)
             synthesis.remote, encoder = work.speak, work.encoding()
         else:
             encoder = layout.encoder(items, keys, segment_plan, codecs, cached)

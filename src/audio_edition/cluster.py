@@ -143,19 +143,6 @@ class Cluster:
                 self._tokens[root] = str(token.relative_to(root))
         return Want(engine.name, engine.identity(), str(root), self._tokens[root], ffmpeg)
 
-    def article(
-        self,
-        cache: Cache,
-        engine: SpeechEngine,
-        layout: Layout,
-        script: Script,
-        codecs: list[Codec],
-        cached: dict[str, ClipInfo | None],
-    ) -> ArticleTasks:
-        """One article's work on the workers: ``speak`` for ``Synthesis.remote`` and
-        ``encoding()`` for the segments."""
-        return ArticleTasks(self, cache, engine, layout, script, codecs, cached)
-
     def cancel(self, futures: list) -> None:
         with contextlib.suppress(Exception):  # the client may be gone already
             self.client().cancel([f for f in futures if not f.done()])
@@ -211,7 +198,9 @@ class ArticleTasks:
     clips are: one task where a separate speech and encoding task each cost a round trip
     through the client, and the worker's speech overlaps its encoder. A segment whose
     clips are all cached is an encoding task of its own, sent at once; one whose clips
-    are spoken by two tasks (a sentence said twice) is sent once they are both in."""
+    several tasks speak (a sentence said twice, a segment too big for one task) is sent
+    once they are all back. ``speak`` is ``Synthesis.remote``; ``encoding()`` is entered
+    before it, as ``Layout.encoder`` is."""
 
     def __init__(
         self,
