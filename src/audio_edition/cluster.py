@@ -144,11 +144,15 @@ class Cluster:
         return Want(engine.name, engine.identity(), str(root), self._tokens[root], ffmpeg)
 
     def cancel(self, futures: list) -> None:
-        with contextlib.suppress(Exception):  # the client may be gone already
-            self.client().cancel([f for f in futures if not f.done()])
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                self.client().cancel(pending)
 
     def _results(self, futures: list) -> Iterator:
         """Each future's result as it is done; on any error, the rest are cancelled."""
+        if not futures:  # nothing sent: the cluster need not be reached at all
+            return
         from distributed import as_completed
 
         try:
