@@ -83,7 +83,11 @@ def test_a_piper_voice_by_path_and_the_rate_in_words_a_minute(short):
     build_json(short, "--engine", "piper", "--voice", model, "--rate", "240", *FAST)
     fast = _manifest(short)
     ratio = _speaking_ms(slow) / _speaking_ms(fast)
-    assert 1.6 < ratio < 2.2, ratio  # twice the rate, about half the time spent speaking
+    # Twice the rate, clearly less time speaking (a rate ignored gives 1.0). Not quite
+    # half: Piper rounds each phoneme's length up to whole frames, which weighs more at a
+    # fast rate, and its lengths vary from build to build. Measured: 1.59 to 1.69 in ten
+    # builds, the words alone as the sentences (so not the silence at their ends).
+    assert 1.5 < ratio < 2.2, ratio
 
 
 def _speaking_ms(manifest: dict) -> int:
