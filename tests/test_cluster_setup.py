@@ -41,43 +41,39 @@ def test_without_a_cluster_dask_is_not_loaded(project, monkeypatch):
     assert results[0].synthesized > 0
 
 
-def test_a_no_change_rebuild_on_a_cluster_loads_neither_dask_nor_numpy(project):
-    """It answers from the manifests alone: no cluster is contacted, nothing heavy loaded."""
+def _rebuild_in_a_fresh_process(project, formats: tuple[str, ...], shown: str) -> str:
+    """Build ``project`` again in a new interpreter (nothing loaded yet), with a cluster
+    that cannot be reached; what it prints of ``shown`` (an expression of ``r``, the
+    results, and ``sys``)."""
     import subprocess
 
-    settings = Settings(formats=("vtt",), cache_dir=project / "cache")
-    assert build(project=project, settings=settings, engine=FakeEngine())[0].changed
     code = (
         "import sys\n"
+        "from pathlib import Path\n"
         "from audio_edition import build\n"
         "from audio_edition.config import Settings\n"
         "from audio_edition.engines.fake import FakeEngine\n"
-        f"s = Settings(formats=('vtt',), cache_dir={str(project / 'cache')!r},"
+        f"s = Settings(formats={formats!r}, cache_dir=Path({str(project / 'cache')!r}),"
         " cluster='tcp://127.0.0.1:1')\n"
         f"r = build(project={str(project)!r}, settings=s, engine=FakeEngine())\n"
-        "print(r[0].changed, sorted({'numpy', 'dask', 'distributed'} & set(sys.modules)))"
+        f"print({shown})"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False []"
+    return out.stdout.strip()
+
+
+def test_a_no_change_rebuild_on_a_cluster_loads_neither_dask_nor_numpy(project):
+    """It answers from the manifests alone: no cluster is contacted, nothing heavy loaded."""
+    settings = Settings(formats=("vtt",), cache_dir=project / "cache")
+    assert build(project=project, settings=settings, engine=FakeEngine())[0].changed
+    shown = "r[0].changed, sorted({'numpy', 'dask', 'distributed'} & set(sys.modules))"
+    assert _rebuild_in_a_fresh_process(project, ("vtt",), shown) == "False []"
 
 
 def test_a_rebuild_with_every_clip_and_segment_cached_does_not_reach_the_cluster(project):
     """A new format for an edition whose audio is all cached has nothing for the workers:
     the build neither loads Dask nor tries the (here unreachable) scheduler."""
-    import subprocess
-
     settings = Settings(formats=("mp3",), cache_dir=project / "cache")
     assert build(project=project, settings=settings, engine=FakeEngine())[0].changed
-    code = (
-        "import sys\n"
-        "from audio_edition import build\n"
-        "from audio_edition.config import Settings\n"
-        "from audio_edition.engines.fake import FakeEngine\n"
-        "from pathlib import Path\n"
-        f"s = Settings(formats=('mp3', 'vtt'), cache_dir=Path({str(project / 'cache')!r}),"
-        " cluster='tcp://127.0.0.1:1')\n"
-        f"r = build(project={str(project)!r}, settings=s, engine=FakeEngine())\n"
-        "print(r[0].changed, r[0].synthesized, 'distributed' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True 0 False"
+    shown = "r[0].changed, r[0].synthesized, 'distributed' in sys.modules"
+    assert _rebuild_in_a_fresh_process(project, ("mp3", "vtt"), shown) == "True 0 False"

@@ -29,11 +29,9 @@ class Rewrite:
 
 @dataclass(frozen=True)
 class Guess:
-    """An acronym at ``text[start:end]`` the spelling rule reads as a "word" or as
-    "letters", as no table or lexicon says how."""
+    """An acronym the spelling rule reads as a "word" or as "letters", as no table or
+    lexicon says how."""
 
-    start: int
-    end: int
     acronym: str
     reading: str
 
@@ -699,7 +697,7 @@ def _acronym(m: re.Match[str], ctx: _Context) -> str | None:
         return None
     word = ctx.acronyms.get(m["a"]) or _reading(m["a"])
     if ctx.guessed is not None and m["a"] not in ctx.acronyms and _guessed(m["a"]):
-        ctx.guessed.append(Guess(m.start(), m.start() + len(m["a"]), m["a"], word))
+        ctx.guessed.append(Guess(m["a"], word))
     said = acronym_said(m["a"], word)
     return said + ("'s" if word == "letters" and m["s"] else m["s"] or "")
 
